@@ -1,0 +1,1 @@
+"""Motion representation, DSFT tokenizer and the MotionVLA vision-language model."""

@@ -1,0 +1,1 @@
+"""Human motion to the Unitree G1: robot description and inverse-kinematics retargeting."""

@@ -1,0 +1,42 @@
+"""One distribution for the whole repository: the ROS 2 package ``motionvla_ros``
+and the plain-Python packages it is built on."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "motionvla_ros"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    description="Language- and vision-conditioned motion generation for the Unitree G1 on ROS 2",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(
+        include=[
+            "motionvla_ros*",
+            "motionvla_model*",
+            "retargeting*",
+            "sim*",
+            "training*",
+        ]
+    ),
+    package_data={"": ["*.json", "*.yaml", "*.xml", "*.safetensors", "*.txt"]},
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml")),
+    ],
+    # Dependencies are pinned in constraints.txt and installed by scripts/setup.sh;
+    # a ROS 2 installation provides rclpy and the message packages itself.
+    install_requires=[],
+    zip_safe=False,
+    entry_points={
+        "console_scripts": [
+            "motionvla-retarget = retargeting.cli:main",
+            "motionvla-sim = sim.cli:main",
+        ],
+    },
+)

@@ -1,0 +1,1 @@
+"""MuJoCo simulation of the G1 that checks trajectories before a robot receives them."""

@@ -1,0 +1,1 @@
+"""Offline package: data, tokenizer training, model training and evaluation."""
