@@ -1,0 +1,287 @@
+"""From a text command and the latest camera frame to a G1 trajectory.
+
+A :class:`MotionPipeline` is what the generator node runs off its executor
+thread, one request at a time::
+
+    (text, image [H,W,3] uint8 RGB | None) --generate--> human joints [T,22,3] @ 20 fps
+                                           --retarget--> G1Trajectory @ 50 Hz
+
+Every pipeline checks its :class:`CancelToken` between stages (and passes it into
+stages that can stop early), so a cancelled or timed-out request ends with
+:class:`GenerationCancelled` within one stage, and reports its progress through a
+callback that the node turns into status messages.
+
+Two pipelines exist:
+
+* :class:`ModelPipeline` — the MotionVLA model and the G1 retargeter.
+* :class:`ClipLibraryPipeline` — serves recorded G1 clips from the registry
+  catalogue (walk, jog, turn, sidestep, …) chosen by the words of the command. It
+  needs no model or GPU, which makes it the way to bring the ROS side up on a
+  robot or a CI machine before a model is trained; ``realtime_factor`` paces its
+  progress like a model that streams its motion, so that the node's preemption
+  and cancellation paths see the same timing as with a model.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from motionvla_model.registry_data import fetch, names
+from retargeting.trajectory import G1Trajectory, load_reference_clip
+
+__all__ = [
+    "CancelToken",
+    "ClipLibraryPipeline",
+    "GenerationCancelled",
+    "ModelPipeline",
+    "MotionPipeline",
+    "MotionRequest",
+    "MotionResult",
+    "PipelineError",
+    "Progress",
+    "make_pipeline",
+]
+
+
+class PipelineError(RuntimeError):
+    """A request could not be turned into a trajectory (reason in the message)."""
+
+
+class GenerationCancelled(PipelineError):
+    """The request was cancelled, preempted or ran past its deadline."""
+
+
+class CancelToken:
+    """Cancellation shared between the node and one running request.
+
+    ``deadline`` is a ``time.monotonic()`` value; passing it counts as a
+    cancellation with reason ``"timeout"``.
+    """
+
+    def __init__(self, deadline: float | None = None) -> None:
+        self._event = threading.Event()
+        self._reason = ""
+        self.deadline = deadline
+
+    def cancel(self, reason: str) -> None:
+        if not self._event.is_set():
+            self._reason = reason
+            self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        expired = self.deadline is not None and time.monotonic() >= self.deadline
+        if expired and not self._event.is_set():
+            self.cancel("timeout")
+        return self._event.is_set()
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    def check(self) -> None:
+        """Raise :class:`GenerationCancelled` if the request should stop."""
+        if self.cancelled:
+            raise GenerationCancelled(self._reason)
+
+    def wait(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, waking (and raising) as soon as it is cancelled."""
+        if self.deadline is not None:
+            seconds = min(seconds, max(0.0, self.deadline - time.monotonic()))
+        self._event.wait(seconds)
+        self.check()
+
+
+@dataclass(frozen=True)
+class MotionRequest:
+    request_id: int
+    text: str
+    image: np.ndarray | None = None  # [H, W, 3] uint8 RGB
+    image_stamp_ns: int | None = None  # header stamp of that frame
+    duration_s: float | None = None
+    seed: int | None = None
+
+
+@dataclass
+class MotionResult:
+    trajectory: G1Trajectory
+    source: str  # which model or clip produced it
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    repairs: list[str] = field(default_factory=list)
+
+
+# progress(stage, fraction in [0, 1])
+Progress = Callable[[str, float], None]
+
+
+class MotionPipeline(ABC):
+    """``run(request) -> MotionResult``; must honour the token and report progress."""
+
+    name: str = "pipeline"
+
+    def load(self) -> None:  # noqa: B027 - loading is optional
+        """Load weights/data ahead of the first request (the node calls this at start)."""
+
+    @abstractmethod
+    def run(self, request: MotionRequest, token: CancelToken, progress: Progress) -> MotionResult:
+        """Produce the trajectory for ``request`` or raise :class:`PipelineError`."""
+
+
+class ClipLibraryPipeline(MotionPipeline):
+    """Recorded G1 clips chosen by the command's words (see the module docstring)."""
+
+    name = "clips"
+    # Words of a command that mean the same as a word in a clip name.
+    SYNONYMS: ClassVar[dict[str, str]] = {
+        "run": "jog",
+        "running": "jog",
+        "jogging": "jog",
+        "walking": "walk",
+        "go": "walk",
+        "back": "backward",
+        "backwards": "backward",
+        "rotate": "turn",
+        "spin": "turn",
+        "around": "turn",
+        "sideways": "sideway",
+        "side": "sideway",
+        "fall": "fallandgetup",
+        "stand": "idle",
+    }
+    DEFAULT_CLIP = "amp/walk_forward_loop_002__A022"
+
+    def __init__(self, realtime_factor: float = 0.0, progress_steps: int = 20) -> None:
+        if realtime_factor < 0:
+            raise ValueError(f"realtime_factor must be >= 0, got {realtime_factor}")
+        if progress_steps < 1:
+            raise ValueError(f"progress_steps must be >= 1, got {progress_steps}")
+        self.realtime_factor = realtime_factor
+        self.progress_steps = progress_steps
+        self.clip_names = [n for n in names() if n.startswith("amp/")]
+        self._cache: dict[str, G1Trajectory] = {}
+
+    def load(self) -> None:
+        self._clip(self.DEFAULT_CLIP)
+
+    def _clip(self, name: str) -> G1Trajectory:
+        if name not in self._cache:
+            self._cache[name] = load_reference_clip(fetch(name))
+        return self._cache[name]
+
+    def choose(self, text: str) -> str:
+        """The clip whose name shares most words with ``text`` (ties: the shorter name)."""
+        words = {self.SYNONYMS.get(w, w) for w in re.findall(r"[a-z]+", text.lower())}
+
+        def score(name: str) -> tuple[int, int]:
+            tokens = set(re.findall(r"[a-z]+", name.split("/", 1)[1].lower()))
+            return len(words & tokens), -len(name)
+
+        best = max(self.clip_names, key=score)
+        return best if score(best)[0] > 0 else self.DEFAULT_CLIP
+
+    def run(self, request: MotionRequest, token: CancelToken, progress: Progress) -> MotionResult:
+        started = time.perf_counter()
+        token.check()
+        name = self.choose(request.text)
+        clip = self._clip(name)
+        frames = clip.num_frames
+        if request.duration_s is not None:
+            frames = min(frames, max(2, round(request.duration_s * clip.fps) + 1))
+        # Stream the clip in chunks, as a model emits its motion; each chunk takes its
+        # play time divided by realtime_factor (0: no pacing).
+        for step in range(1, self.progress_steps + 1):
+            if self.realtime_factor > 0:
+                token.wait(clip.duration_s / self.progress_steps / self.realtime_factor)
+            else:
+                token.check()
+            progress("generate", step / self.progress_steps)
+        trajectory = G1Trajectory(
+            clip.fps, clip.root_pos[:frames], clip.root_quat[:frames], clip.joint_pos[:frames]
+        )
+        return MotionResult(
+            trajectory, source=name, timings_ms={"total": (time.perf_counter() - started) * 1e3}
+        )
+
+
+class ModelPipeline(MotionPipeline):
+    """The MotionVLA model (``motionvla_model``) followed by the G1 retargeter."""
+
+    name = "model"
+
+    def __init__(self, model_path: str, device: str = "auto") -> None:
+        if not model_path:
+            raise PipelineError("the model backend needs model_path")
+        self.model_path = model_path
+        self.device = device
+        self._model = None
+        self._retargeter = None
+
+    def load(self) -> None:
+        try:
+            from motionvla_model import MotionVLA
+            from retargeting import Retargeter
+        except ImportError as error:
+            raise PipelineError(f"the model backend is not available: {error}") from error
+        try:
+            self._model = MotionVLA.from_pretrained(self.model_path, device=self.device)
+        except Exception as error:  # any load failure is reported, never fatal to the node
+            raise PipelineError(f"cannot load model from {self.model_path}: {error}") from error
+        self._retargeter = Retargeter()
+
+    def run(self, request: MotionRequest, token: CancelToken, progress: Progress) -> MotionResult:
+        if self._model is None:
+            self.load()
+        token.check()
+        started = time.perf_counter()
+        progress("generate", 0.0)
+        try:
+            motion = self._model.generate(
+                request.text,
+                image=request.image,
+                duration_s=request.duration_s,
+                seed=request.seed,
+                should_stop=lambda: token.cancelled,
+            )
+        except GenerationCancelled:
+            raise
+        except Exception as error:
+            token.check()  # a cancellation surfacing as an exception stays a cancellation
+            raise PipelineError(f"generation failed: {error}") from error
+        token.check()
+        generated = time.perf_counter()
+        progress("retarget", 0.0)
+        try:
+            trajectory = self._retargeter.retarget(np.asarray(motion.joints), fps=motion.fps)
+        except Exception as error:
+            raise PipelineError(f"retargeting failed: {error}") from error
+        token.check()
+        progress("retarget", 1.0)
+        timings = dict(getattr(motion, "timings", {}) or {})
+        timings.update(
+            generate=(generated - started) * 1e3, retarget=(time.perf_counter() - generated) * 1e3
+        )
+        return MotionResult(
+            trajectory,
+            source=self.model_path,
+            timings_ms=timings,
+            repairs=list(getattr(motion, "repairs", []) or []),
+        )
+
+
+def make_pipeline(
+    backend: str, model_path: str = "", device: str = "auto", realtime_factor: float = 0.0
+) -> MotionPipeline:
+    """The pipeline named by the node's ``backend`` parameter."""
+    if backend == "clips":
+        return ClipLibraryPipeline(realtime_factor=realtime_factor)
+    if backend == "model":
+        return ModelPipeline(model_path, device=device)
+    raise PipelineError(f"unknown backend {backend!r} (model or clips)")
