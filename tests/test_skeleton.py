@@ -1,0 +1,84 @@
+"""SMPL-22 skeleton constants and motion validation."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from motionvla_model.skeleton import (
+    FACE_JOINTS,
+    FOOT_JOINTS,
+    KINEMATIC_CHAINS,
+    NUM_JOINTS,
+    REFERENCE_BONE_LENGTHS,
+    REST_DIRECTIONS,
+    SMPL22_JOINT_NAMES,
+    SMPL22_PARENTS,
+    MotionShapeError,
+    NonFiniteMotionError,
+    bone_lengths,
+    joint_index,
+    validate_joints,
+)
+
+
+def test_names_follow_the_smpl_order():
+    assert NUM_JOINTS == 22
+    assert SMPL22_JOINT_NAMES[0] == "pelvis"
+    assert SMPL22_JOINT_NAMES[15] == "head"
+    assert SMPL22_JOINT_NAMES[21] == "right_wrist"
+    assert joint_index("left_foot") == 10
+    with pytest.raises(KeyError, match="known"):
+        joint_index("tail")
+
+
+def test_chains_agree_with_parents():
+    # Every consecutive pair in a chain is a (parent, child) bone, and every bone is in
+    # exactly one chain.
+    bones = [(a, b) for chain in KINEMATIC_CHAINS for a, b in itertools.pairwise(chain)]
+    assert sorted(b for _, b in bones) == list(range(1, NUM_JOINTS))
+    for parent, child in bones:
+        assert SMPL22_PARENTS[child] == parent
+    assert SMPL22_PARENTS[0] == -1
+
+
+def test_rest_directions_are_unit_and_left_is_plus_x():
+    norms = np.linalg.norm(REST_DIRECTIONS[1:], axis=1)
+    np.testing.assert_allclose(norms, 1.0)
+    assert REST_DIRECTIONS[joint_index("left_hip"), 0] == 1
+    assert REST_DIRECTIONS[joint_index("right_collar"), 0] == -1
+    assert not REST_DIRECTIONS.flags.writeable
+
+
+def test_reference_body_is_adult_sized():
+    lengths = REFERENCE_BONE_LENGTHS
+    leg = lengths[5] + lengths[8]
+    assert 0.7 < leg < 0.9
+    spine_to_head = lengths[[3, 6, 9, 12, 15]].sum()
+    assert 0.5 < spine_to_head < 0.8
+    assert FACE_JOINTS == (2, 1, 17, 16)
+    assert FOOT_JOINTS == (7, 10, 8, 11)
+
+
+def test_validate_joints_rejects_wrong_shapes_and_nan():
+    good = np.zeros((4, 22, 3), dtype=np.float32)
+    assert validate_joints(good).dtype == np.float64
+    with pytest.raises(MotionShapeError, match=r"\[T, 22, 3\].*\(4, 21, 3\)"):
+        validate_joints(np.zeros((4, 21, 3)))
+    with pytest.raises(MotionShapeError, match="at least 2 frame"):
+        validate_joints(np.zeros((1, 22, 3)), min_frames=2)
+    with pytest.raises(MotionShapeError, match="at least 1 frame"):
+        validate_joints(np.zeros((0, 22, 3)))
+    bad = good.copy()
+    bad[2, 15, 1] = np.nan
+    with pytest.raises(NonFiniteMotionError, match="frame 2 head"):
+        validate_joints(bad)
+
+
+def test_bone_lengths_of_a_stretched_chain():
+    joints = np.zeros((2, 22, 3))
+    joints[:, 4] = [0.0, -0.5, 0.0]  # left knee 0.5 m below the pelvis-anchored hip
+    lengths = bone_lengths(joints)
+    assert lengths.shape == (2, 22)
+    assert lengths[0, 0] == 0
+    np.testing.assert_allclose(lengths[:, 4], 0.5)
