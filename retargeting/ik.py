@@ -1,0 +1,140 @@
+"""Differential inverse kinematics of the G1 towards landmark targets (mink + a QP).
+
+Each IK step solves, for a tangent displacement ``Δq`` of the floating base and the
+29 joints,
+
+    min_Δq  Σ_i ‖W_i (J_i Δq + e_i)‖² + ‖W_p (Δq − (q_stand ⊖ q))‖² + λ‖Δq‖²
+    s.t.    q_min ≤ q ⊕ Δq ≤ q_max                  (mink ConfigurationLimit)
+            |Δq_j| ≤ m · v_max,j · Δt / n           (mink VelocityLimit)
+
+where ``e_i``/``J_i`` are the pose errors and Jacobians of the landmark tasks
+(pelvis, torso, head, knees, feet, elbows, wrists), ``W_p`` a weak posture pull,
+``λ`` Levenberg–Marquardt damping, ``m`` the velocity-limit margin and ``n`` the
+iterations per output frame: ``n`` steps together move no joint faster than
+``m · v_max``. Each frame warm-starts from the previous solution, so two steps
+suffice for motion sampled at 50 Hz. After the steps the joints are clipped to
+their limits (a last guarantee against the solver's tolerances) and the body is
+raised if a sole would be below the floor.
+"""
+
+from __future__ import annotations
+
+import mink
+import numpy as np
+
+from retargeting.config import RetargetConfig
+from retargeting.g1 import JOINT_NAMES, g1_description, load_g1_model
+from retargeting.scaling import LANDMARKS, G1Proportions, LandmarkTargets
+
+__all__ = ["G1PoseSolver"]
+
+_ORIENTED = {"pelvis", "torso", "left_foot", "right_foot"}
+
+
+class G1PoseSolver:
+    """Warm-started IK on the Menagerie G1 for one motion stream."""
+
+    def __init__(self, config: RetargetConfig, g1: G1Proportions, output_fps: float) -> None:
+        self._config = config
+        self._g1 = g1
+        self._dt = 1.0 / output_fps
+        desc = g1_description()
+        self.model = load_g1_model()
+        self.configuration = mink.Configuration(self.model, desc.stand_qpos)
+        w = config.weights
+        position_cost = {
+            "pelvis": w.pelvis_position,
+            "torso": 0.0,
+            "head": w.head_position,
+            "left_knee": w.knee_position,
+            "right_knee": w.knee_position,
+            "left_foot": w.foot_position,
+            "right_foot": w.foot_position,
+            "left_elbow": w.elbow_position,
+            "right_elbow": w.elbow_position,
+            "left_wrist": w.wrist_position,
+            "right_wrist": w.wrist_position,
+        }
+        orientation_cost = {
+            "pelvis": w.pelvis_orientation,
+            "torso": w.torso_orientation,
+            "left_foot": w.foot_orientation,
+            "right_foot": w.foot_orientation,
+        }
+        self._tasks: dict[str, mink.FrameTask] = {
+            name: mink.FrameTask(
+                frame, kind, position_cost[name], orientation_cost.get(name, 0.0), lm_damping=1.0
+            )
+            for name, (frame, kind) in LANDMARKS.items()
+        }
+        posture = mink.PostureTask(self.model, cost=w.posture)
+        posture.set_target(desc.stand_qpos)
+        self._all_tasks = [*self._tasks.values(), posture]
+        margin = config.velocity_limit_margin
+        self._position_limit = mink.ConfigurationLimit(self.model)
+        self._velocity_limit = mink.VelocityLimit(
+            self.model,
+            {n: margin * v for n, v in zip(JOINT_NAMES, desc.velocity_limits, strict=True)},
+        )
+        self._joint_lo = desc.position_limits[:, 0]
+        self._joint_hi = desc.position_limits[:, 1]
+        self._started = False
+
+    def reset(self) -> None:
+        self._started = False
+
+    def _set_targets(self, targets: LandmarkTargets) -> None:
+        for i, (name, task) in enumerate(self._tasks.items()):
+            if name == "pelvis":
+                rotation = targets.pelvis_rotation
+            elif name == "torso":
+                rotation = targets.torso_rotation
+            elif name in _ORIENTED:
+                rotation = targets.foot_rotations[name.split("_")[0]]
+            else:
+                rotation = np.eye(3)
+            task.set_target(
+                mink.SE3.from_rotation_and_translation(
+                    mink.SO3.from_matrix(rotation), targets.positions[i]
+                )
+            )
+
+    def _start_pose(self, targets: LandmarkTargets) -> np.ndarray:
+        """Standing pose placed at the first pelvis target, facing its heading."""
+        q = g1_description().stand_qpos.copy()
+        forward = targets.pelvis_rotation[:, 0]
+        yaw = np.arctan2(forward[1], forward[0])
+        q[:3] = targets["pelvis"]
+        q[3:7] = [np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)]
+        return q
+
+    def solve(self, targets: LandmarkTargets) -> np.ndarray:
+        """The G1 ``qpos [36]`` for these targets, warm-started from the last call."""
+        self._set_targets(targets)
+        cfg = self.configuration
+        if self._started:
+            steps = self._config.iterations_per_frame
+            limits = [self._position_limit, self._velocity_limit]
+        else:
+            # Nothing to be continuous with yet: converge from standing, no speed limit.
+            cfg.update(self._start_pose(targets))
+            steps = self._config.first_frame_iterations
+            limits = [self._position_limit]
+            self._started = True
+        dt = self._dt / steps
+        for _ in range(steps):
+            velocity = mink.solve_ik(
+                cfg, self._all_tasks, dt, self._config.solver, self._config.damping,
+                limits=limits,
+            )  # fmt: skip
+            cfg.integrate_inplace(velocity, dt)
+        q = cfg.q.copy()
+        q[7:] = np.clip(q[7:], self._joint_lo, self._joint_hi)
+        cfg.update(q)
+        sole = min(
+            cfg.data.geom_xpos[g][2] - self.model.geom_size[g][0] for g in self._g1.foot_geoms
+        )
+        if sole < 0.0:
+            q[2] -= sole
+            cfg.update(q)
+        return q
