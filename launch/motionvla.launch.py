@@ -1,0 +1,66 @@
+"""Launch MotionVLA-ROS in a ROS 2 installation: ``ros2 launch motionvla_ros motionvla.launch.py``.
+
+Starts ``motion_generator`` and (``use_sim:=true``) ``sim_check`` with the
+package's ``config/motionvla.yaml``. Arguments: ``model_path``, ``device``,
+``use_sim``, ``scene`` (sim scene seed, -1 for the bare scene) and ``backend``.
+Where ``launch`` is not installed, ``motionvla-bringup`` takes the same
+arguments and starts the same processes.
+"""
+
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
+from launch.conditions import IfCondition
+from launch.substitutions import EnvironmentVariable, LaunchConfiguration
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+
+from launch import LaunchDescription
+
+PACKAGE = "motionvla_ros"
+
+
+def generate_launch_description() -> LaunchDescription:
+    share = get_package_share_directory(PACKAGE)
+    params_file = os.path.join(share, "config", "motionvla.yaml")
+    fastdds_profile = os.path.join(share, "config", "fastdds_shm.xml")
+
+    arguments = [
+        DeclareLaunchArgument("model_path", default_value="", description="checkpoint dir"),
+        DeclareLaunchArgument("device", default_value="auto", description="auto|cpu|cuda[:N]"),
+        DeclareLaunchArgument("use_sim", default_value="true", description="start sim_check"),
+        DeclareLaunchArgument("scene", default_value="-1", description="sim scene seed"),
+        DeclareLaunchArgument("backend", default_value="model", description="model|clips"),
+    ]
+    # Camera frames exceed Fast DDS's default 512 KB shared-memory segment.
+    profile = SetEnvironmentVariable(
+        "FASTDDS_DEFAULT_PROFILES_FILE",
+        EnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", default_value=fastdds_profile),
+    )
+    generator = Node(
+        package=PACKAGE,
+        executable="motion_generator",
+        name="motion_generator",
+        output="screen",
+        parameters=[
+            params_file,
+            {
+                "model_path": ParameterValue(LaunchConfiguration("model_path"), value_type=str),
+                "device": ParameterValue(LaunchConfiguration("device"), value_type=str),
+                "backend": ParameterValue(LaunchConfiguration("backend"), value_type=str),
+            },
+        ],
+    )
+    sim_check = Node(
+        package=PACKAGE,
+        executable="sim_check",
+        name="sim_check",
+        output="screen",
+        parameters=[
+            params_file,
+            {"scene_seed": ParameterValue(LaunchConfiguration("scene"), value_type=int)},
+        ],
+        condition=IfCondition(LaunchConfiguration("use_sim")),
+    )
+    return LaunchDescription([*arguments, profile, generator, sim_check])

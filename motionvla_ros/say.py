@@ -1,0 +1,112 @@
+"""``motionvla-say "walk to the red box"``: send one command and wait for its verdict.
+
+Publishes the text on ``command``, follows ``motion_generator/status`` until the
+request ends, then (unless ``--no-sim``) waits for the ``sim_check/report`` with
+the same trajectory stamp, and prints that report as JSON. Exit status: 0 the
+trajectory passed (or was generated, with ``--no-sim``), 1 it failed or was
+refused, 2 nothing answered within ``--timeout``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import threading
+import time
+from typing import Any
+
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from std_msgs.msg import String
+
+__all__ = ["main", "say"]
+
+_FINAL_STATES = ("done", "error", "rejected", "cancelled")
+
+
+def say(
+    text: str, timeout_s: float = 60.0, use_sim: bool = True, domain_id: int | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Send ``text`` and return (exit status, the verdict or the reason there is none)."""
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=domain_id)
+    node = rclpy.create_node(f"motionvla_say_{os.getpid()}", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    answers: dict[str, Any] = {}
+    arrived = threading.Event()
+    sent_at: list[float] = []
+
+    def on_status(msg: String) -> None:
+        status = json.loads(msg.data)
+        if (
+            sent_at
+            and "status" not in answers
+            and status.get("command") == text.strip()
+            and status.get("state") in _FINAL_STATES
+            and status.get("time", 0) >= sent_at[0] - 1.0
+        ):
+            answers["status"] = status
+            arrived.set()
+
+    def on_report(msg: String) -> None:
+        report = json.loads(msg.data)
+        answers.setdefault("reports", {})[report.get("stamp_ns")] = report
+        arrived.set()
+
+    reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+    publisher = node.create_publisher(String, "command", reliable)
+    node.create_subscription(String, "motion_generator/status", on_status, reliable)
+    node.create_subscription(String, "sim_check/report", on_report, reliable)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while (
+            publisher.get_subscription_count() == 0
+            or node.count_publishers(f"{node.get_namespace().rstrip('/')}/motion_generator/status")
+            == 0
+        ):
+            if time.monotonic() > deadline:
+                return 2, {"reason": "no motion_generator is listening on 'command'"}
+            time.sleep(0.05)
+        sent_at.append(time.time())
+        publisher.publish(String(data=text))
+        while time.monotonic() < deadline:
+            arrived.wait(0.1)
+            arrived.clear()
+            status = answers.get("status")
+            if status is None:
+                continue
+            if status["state"] != "done":
+                return 1, status
+            if not use_sim:
+                return 0, status
+            report = answers.get("reports", {}).get(status.get("stamp_ns"))
+            if report is not None:
+                return (0 if report.get("passed") else 1), report
+        waiting_for = "a sim_check report" if "status" in answers else "the generator"
+        return 2, {"reason": f"timed out after {timeout_s:g} s waiting for {waiting_for}",
+                   **answers.get("status", {})}  # fmt: skip
+    finally:
+        executor.shutdown()
+        spinner.join(2.0)
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="motionvla-say", description=__doc__.split("\n")[0])
+    parser.add_argument("text", help="the command, e.g. 'walk to the red box'")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait")
+    parser.add_argument("--no-sim", action="store_true", help="do not wait for sim_check")
+    args = parser.parse_args(argv)
+    status, verdict = say(args.text, timeout_s=args.timeout, use_sim=not args.no_sim)
+    print(json.dumps(verdict, indent=2))
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
