@@ -181,7 +181,9 @@ class ClipLibraryPipeline(MotionPipeline):
         words = {self.SYNONYMS.get(w, w) for w in re.findall(r"[a-z]+", text.lower())}
 
         def score(name: str) -> tuple[int, int]:
-            tokens = set(re.findall(r"[a-z]+", name.split("/", 1)[1].lower()))
+            # "amp/walk_forward_loop_002__A022": the words before the actor id.
+            words_of_name = re.sub(r"__a\d+$", "", name.split("/", 1)[1].lower())
+            tokens = set(re.findall(r"[a-z]+", words_of_name))
             return len(words & tokens), -len(name)
 
         best = max(self.clip_names, key=score)
@@ -199,7 +201,8 @@ class ClipLibraryPipeline(MotionPipeline):
         # play time divided by realtime_factor (0: no pacing).
         for step in range(1, self.progress_steps + 1):
             if self.realtime_factor > 0:
-                token.wait(clip.duration_s / self.progress_steps / self.realtime_factor)
+                play_s = (frames - 1) / clip.fps
+                token.wait(play_s / self.progress_steps / self.realtime_factor)
             else:
                 token.check()
             progress("generate", step / self.progress_steps)
@@ -227,7 +230,7 @@ class ModelPipeline(MotionPipeline):
     def load(self) -> None:
         try:
             from motionvla_model import MotionVLA
-            from retargeting import Retargeter
+            from retargeting.retargeter import Retargeter
         except ImportError as error:
             raise PipelineError(f"the model backend is not available: {error}") from error
         try:
@@ -259,7 +262,8 @@ class ModelPipeline(MotionPipeline):
         generated = time.perf_counter()
         progress("retarget", 0.0)
         try:
-            trajectory = self._retargeter.retarget(np.asarray(motion.joints), fps=motion.fps)
+            joints = np.asarray(motion.joints)
+            trajectory = self._retargeter.retarget(joints, fps=motion.fps).trajectory
         except Exception as error:
             raise PipelineError(f"retargeting failed: {error}") from error
         token.check()

@@ -1,0 +1,328 @@
+"""The ROS layer's building blocks without DDS: images, messages, pairing, pipeline, worker."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+from builtin_interfaces.msg import Time
+from sensor_msgs.msg import CompressedImage
+
+from motionvla_model.registry_data import fetch
+from motionvla_ros.generation_worker import GenerationWorker
+from motionvla_ros.image_conversion import (
+    ENCODINGS,
+    ImageConversionError,
+    compressed_to_rgb8,
+    imgmsg_to_numpy,
+    imgmsg_to_rgb8,
+    numpy_to_imgmsg,
+)
+from motionvla_ros.pairing import StampPairer
+from motionvla_ros.pipeline import (
+    CancelToken,
+    ClipLibraryPipeline,
+    GenerationCancelled,
+    MotionRequest,
+    PipelineError,
+    make_pipeline,
+)
+from motionvla_ros.trajectory_messages import (
+    TrajectoryMessageError,
+    msgs_to_trajectory,
+    stamp_key,
+    trajectory_to_msgs,
+)
+from retargeting.g1 import JOINT_NAMES
+from retargeting.trajectory import load_reference_clip
+
+RNG = np.random.default_rng(0)
+
+
+def _random_image(encoding: str, height: int = 5, width: int = 7) -> np.ndarray:
+    enc = ENCODINGS[encoding]
+    high = np.iinfo(enc.dtype).max
+    shape = (height, width) if enc.channels == 1 else (height, width, enc.channels)
+    return RNG.integers(0, high, size=shape, endpoint=True).astype(enc.dtype)
+
+
+# --- image conversion -------------------------------------------------------------
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+@pytest.mark.parametrize("padding", [0, 3, 64])
+@pytest.mark.parametrize("bigendian", [False, True])
+def test_image_round_trip_every_encoding(encoding, padding, bigendian):
+    image = _random_image(encoding)
+    row = image.shape[1] * ENCODINGS[encoding].channels * image.dtype.itemsize
+    msg = numpy_to_imgmsg(image, encoding, step=row + padding, is_bigendian=bigendian)
+    assert msg.step == row + padding and len(msg.data) == msg.step * msg.height
+    back = imgmsg_to_numpy(msg)
+    assert back.dtype == image.dtype.newbyteorder("=") and back.shape == image.shape
+    np.testing.assert_array_equal(back, image)
+
+
+def test_big_endian_bytes_are_really_big_endian():
+    msg = numpy_to_imgmsg(np.array([[0x0102]], np.uint16), "mono16", is_bigendian=True)
+    assert bytes(msg.data) == b"\x01\x02"
+    msg.is_bigendian = 0  # the same bytes read little-endian are another value
+    assert imgmsg_to_numpy(msg)[0, 0] == 0x0201
+
+
+@pytest.mark.parametrize("encoding", ["rgb8", "bgr8", "rgba8", "bgra8", "8UC3"])
+def test_colour_images_become_rgb(encoding):
+    rgb = _random_image("rgb8")
+    order = {"rgb8": [0, 1, 2], "rgba8": [0, 1, 2, 0]}.get(encoding, [2, 1, 0, 0])
+    native = rgb[:, :, order[: ENCODINGS[encoding].channels]]
+    np.testing.assert_array_equal(imgmsg_to_rgb8(numpy_to_imgmsg(native, encoding)), rgb)
+
+
+def test_mono_images_become_grey_rgb_and_depth_is_refused():
+    mono16 = _random_image("mono16")
+    rgb = imgmsg_to_rgb8(numpy_to_imgmsg(mono16, "mono16", is_bigendian=True))
+    np.testing.assert_array_equal(rgb[:, :, 1], (mono16 >> 8).astype(np.uint8))
+    with pytest.raises(ImageConversionError, match="depth"):
+        imgmsg_to_rgb8(numpy_to_imgmsg(mono16, "16UC1"))
+
+
+def test_last_row_without_padding_is_accepted():
+    image = _random_image("rgb8")
+    msg = numpy_to_imgmsg(image, "rgb8", step=32)
+    msg.data = bytes(msg.data)[: 32 * 4 + 21]
+    np.testing.assert_array_equal(imgmsg_to_numpy(msg), image)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (dict(encoding="yuv422"), "unsupported image encoding"),
+        (dict(encoding="32FC1"), "unsupported image encoding"),
+        (dict(height=0), "empty"),
+        (dict(width=0), "empty"),
+        (dict(step=5), "shorter than one row"),
+        (dict(data=b"\x00" * 50), "truncated"),
+        (dict(data=b""), "truncated"),
+    ],
+)
+def test_malformed_images_raise_typed_errors(change, message):
+    msg = numpy_to_imgmsg(_random_image("rgb8"), "rgb8")
+    for key, value in change.items():
+        setattr(msg, key, value)
+    with pytest.raises(ImageConversionError, match=message):
+        imgmsg_to_rgb8(msg)
+
+
+def test_numpy_to_imgmsg_refuses_mismatched_arrays():
+    with pytest.raises(ImageConversionError, match="channel"):
+        numpy_to_imgmsg(np.zeros((4, 4, 3), np.uint8), "mono8")
+    with pytest.raises(ImageConversionError, match="dtype"):
+        numpy_to_imgmsg(np.zeros((4, 4), np.float32), "mono8")
+    with pytest.raises(ImageConversionError, match="empty"):
+        numpy_to_imgmsg(np.zeros((0, 4, 3), np.uint8), "rgb8")
+
+
+def test_compressed_png_decodes_exactly_and_garbage_is_refused():
+    rgb = _random_image("rgb8", 16, 24)
+    ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    assert ok
+    msg = CompressedImage(format="png", data=png.tobytes())
+    np.testing.assert_array_equal(compressed_to_rgb8(msg), rgb)
+    with pytest.raises(ImageConversionError, match="could not be decoded"):
+        compressed_to_rgb8(CompressedImage(format="jpeg", data=b"not a jpeg at all"))
+    with pytest.raises(ImageConversionError, match="no data"):
+        compressed_to_rgb8(CompressedImage(format="jpeg"))
+
+
+# --- trajectory messages and pairing ------------------------------------------------
+@pytest.fixture(scope="module")
+def walk():
+    return load_reference_clip(fetch("amp/walk_forward_loop_002__A022"))
+
+
+def test_trajectory_messages_round_trip_a_real_clip(walk):
+    stamp = Time(sec=1_700_000_000, nanosec=123_456_789)
+    joints, path = trajectory_to_msgs(walk, stamp, "world")
+    assert joints.joint_names == list(JOINT_NAMES)
+    assert stamp_key(joints.header.stamp) == stamp_key(path.header.stamp) == stamp_key(stamp)
+    assert len(joints.points) == len(path.poses) == walk.num_frames
+    last = joints.points[-1].time_from_start
+    assert last.sec + last.nanosec * 1e-9 == pytest.approx(walk.duration_s, abs=1e-9)
+    np.testing.assert_allclose(
+        [p.velocities for p in joints.points], walk.joint_velocities(), atol=1e-12
+    )
+    back = msgs_to_trajectory(joints, path)
+    assert back.fps == pytest.approx(walk.fps)
+    np.testing.assert_allclose(back.qpos(), walk.qpos(), atol=1e-12)
+
+
+def test_joint_order_is_repaired_and_bad_pairs_are_refused(walk):
+    joints, path = trajectory_to_msgs(walk, Time(sec=5), "world")
+    order = list(reversed(range(len(JOINT_NAMES))))
+    joints.joint_names = [JOINT_NAMES[i] for i in order]
+    for point in joints.points:
+        point.positions = [point.positions[i] for i in order]
+    np.testing.assert_allclose(msgs_to_trajectory(joints, path).joint_pos, walk.joint_pos)
+
+    joints.joint_names = [*joints.joint_names[:-1], "tail_joint"]
+    with pytest.raises(TrajectoryMessageError, match="tail_joint"):
+        msgs_to_trajectory(joints, path)
+    joints, path = trajectory_to_msgs(walk, Time(sec=5), "world")
+    path.poses.pop()
+    with pytest.raises(TrajectoryMessageError, match="poses"):
+        msgs_to_trajectory(joints, path)
+    joints, path = trajectory_to_msgs(walk, Time(sec=5), "world")
+    joints.points[3].time_from_start.nanosec += 7_000_000
+    with pytest.raises(TrajectoryMessageError, match="fixed rate"):
+        msgs_to_trajectory(joints, path)
+    joints, path = trajectory_to_msgs(walk, Time(sec=5), "world")
+    joints.points[2].positions[0] = float("nan")
+    with pytest.raises(TrajectoryMessageError, match="non-finite"):
+        msgs_to_trajectory(joints, path)
+
+
+def test_pairer_matches_either_order_and_expires_orphans():
+    pairer: StampPairer[str, str] = StampPairer(timeout_s=1.0, capacity=3)
+    assert pairer.add_first(1, "j1", now=0.0) is None
+    assert pairer.add_second(2, "p2", now=0.0) is None
+    assert pairer.add_second(1, "p1", now=0.1) == ("j1", "p1")
+    assert pairer.add_first(2, "j2", now=0.2) == ("j2", "p2")
+    assert len(pairer) == 0
+    pairer.add_first(3, "j3", now=0.0)
+    assert pairer.expire(now=0.5) == []
+    assert pairer.expire(now=1.5) == [(3, "trajectory")]
+    for key in range(10, 16):
+        pairer.add_second(key, "p", now=2.0)
+    assert len(pairer.expire(now=2.0)) == 3 and len(pairer) == 3
+    with pytest.raises(ValueError):
+        StampPairer(timeout_s=0)
+
+
+# --- pipeline and worker ------------------------------------------------------------
+def test_clip_library_chooses_by_words_and_honours_duration():
+    pipeline = ClipLibraryPipeline()
+    assert pipeline.choose("walk backward please") == "amp/walk_backward_loop_001__A022"
+    assert pipeline.choose("run forward").startswith("amp/jog_forward")
+    assert pipeline.choose("sing a song") == ClipLibraryPipeline.DEFAULT_CLIP
+    steps = []
+    result = pipeline.run(
+        MotionRequest(1, "jog backwards", duration_s=2.0),
+        CancelToken(),
+        lambda stage, fraction: steps.append(fraction),
+    )
+    assert result.source.startswith("amp/jog_backward")
+    assert result.trajectory.num_frames == 101 and steps[-1] == 1.0
+
+
+def test_cancel_token_deadline_and_reason():
+    token = CancelToken(deadline=time.monotonic() + 0.05)
+    with pytest.raises(GenerationCancelled, match="timeout"):
+        token.wait(5.0)
+    token = CancelToken()
+    token.cancel("first")
+    token.cancel("second")
+    assert token.reason == "first"
+
+
+def test_model_backend_without_a_model_is_a_pipeline_error():
+    with pytest.raises(PipelineError, match="model_path"):
+        make_pipeline("model", model_path="")
+    with pytest.raises(PipelineError, match="unknown backend"):
+        make_pipeline("dance")
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.results: list = []
+        self.done = threading.Event()
+
+    def on_event(self, event: dict) -> None:
+        self.events.append(event)
+        if event["state"] in ("done", "error", "cancelled", "rejected"):
+            self.done.set()
+
+    def on_result(self, request, result) -> dict:
+        self.results.append((request.request_id, result))
+        return {"published": True}
+
+    def states(self, request_id: int) -> list[str]:
+        return [e["state"] for e in self.events if e["request_id"] == request_id]
+
+    def final(self, request_id: int) -> dict:
+        return [e for e in self.events if e["request_id"] == request_id][-1]
+
+
+def _worker(recorder, **kwargs):
+    # Real clips at 20x real time: a ~4-8 s clip streams for 0.2-0.4 s.
+    return GenerationWorker(
+        ClipLibraryPipeline(realtime_factor=20.0), recorder.on_event, recorder.on_result, **kwargs
+    )
+
+
+def test_worker_preempts_and_reports_every_request():
+    recorder = _Recorder()
+    worker = _worker(recorder, policy="preempt")
+    try:
+        worker.submit(MotionRequest(1, "walk forward"))
+        wait = time.monotonic() + 5
+        while "generating" not in recorder.states(1) and time.monotonic() < wait:
+            time.sleep(0.005)
+        for i in range(2, 12):
+            worker.submit(MotionRequest(i, "jog forward"))
+        wait = time.monotonic() + 10
+        while recorder.final(11)["state"] != "done" and time.monotonic() < wait:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+    assert recorder.final(1)["state"] == "cancelled"
+    assert "preempted" in recorder.final(1)["reason"]
+    assert all(recorder.final(i)["state"] == "cancelled" for i in range(2, 11))
+    assert recorder.final(11)["state"] == "done"
+    assert recorder.final(11)["published"] is True
+    assert [rid for rid, _ in recorder.results] == [11]
+
+
+def test_worker_queue_policy_runs_in_order_and_rejects_overflow():
+    recorder = _Recorder()
+    worker = _worker(recorder, policy="queue", queue_size=2)
+    try:
+        worker.submit(MotionRequest(1, "walk forward", duration_s=1.0))
+        wait = time.monotonic() + 5
+        while "generating" not in recorder.states(1) and time.monotonic() < wait:
+            time.sleep(0.005)
+        for i in range(2, 5):
+            worker.submit(MotionRequest(i, "walk forward", duration_s=1.0))
+        wait = time.monotonic() + 10
+        while len(recorder.results) < 3 and time.monotonic() < wait:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+    assert [rid for rid, _ in recorder.results] == [1, 2, 3]
+    assert recorder.final(4)["state"] == "rejected" and "queue full" in recorder.final(4)["reason"]
+
+
+def test_worker_timeout_and_cancel_are_reported_and_it_keeps_serving():
+    recorder = _Recorder()
+    worker = GenerationWorker(
+        ClipLibraryPipeline(realtime_factor=1.0),
+        recorder.on_event,
+        recorder.on_result,
+        timeout_s=0.2,
+    )
+    try:
+        worker.submit(MotionRequest(1, "walk forward"))
+        assert recorder.done.wait(5)
+        assert recorder.final(1)["state"] == "error"
+        assert "timed out" in recorder.final(1)["reason"]
+        recorder.done.clear()
+        worker.timeout_s = 60.0
+        worker.submit(MotionRequest(2, "walk forward"))
+        time.sleep(0.1)
+        assert worker.cancel("stop") == 1
+        assert recorder.done.wait(5)
+        assert recorder.final(2) == {**recorder.final(2), "state": "cancelled", "reason": "stop"}
+        assert worker.cancel() == 0
+    finally:
+        worker.stop()
+    assert recorder.results == []
