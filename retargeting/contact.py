@@ -11,6 +11,13 @@ began, on the ground, flat). The tracker keeps an offset ``o`` with
 ``target = chain + o``: at touch-down ``o`` is chosen so the target does not jump,
 during contact it absorbs the chain's drift, and after lift-off it decays as
 ``o ← o · exp(−Δt/τ)`` so the foot rejoins the human's path without a step.
+
+Height: the G1 ankle sits at its standing height ``h_a`` in contact and at
+``h_a + s · r(l)`` in the air, ``l`` the human foot's lift, ``s`` the root scale and
+``r(l) = l²/h_c`` below the contact height ``h_c``, ``l`` above: a ramp that is
+continuous at ``h_c`` and meets the ground gently, so touch-down asks for no jump.
+The target is raised further where the foot's pitch would put a sole point below
+the floor.
 """
 
 from __future__ import annotations
@@ -70,8 +77,17 @@ class FootContactTracker:
             else:
                 self._pinned[i] = None
                 self._offset[i] *= self._decay
-                targets[name][:2] = chain + self._offset[i]
-            targets.foot_rotations[side] = foot_rotation(
+                lift = max(float(feet.lift[i]), 0.0)
+                h_c = self._config.contact_height_m
+                ramp = lift * lift / h_c if lift < h_c else lift
+                targets[name] = [
+                    *(chain + self._offset[i]),
+                    g1.ankle_height + calib.root_scale * ramp,
+                ]
+            rotation = foot_rotation(
                 frame, side, calib.rest_foot_pitch, flat=bool(feet.contact[i]),
                 fallback_yaw=pelvis_yaw,
             )  # fmt: skip
+            targets.foot_rotations[side] = rotation
+            # A pitched foot reaches lower than a flat one: lift the target to clear the floor.
+            targets[name][2] = max(targets[name][2], g1.ankle_clearance(rotation))

@@ -76,11 +76,11 @@ def human_height(frame_z_up: np.ndarray) -> float:
 
 
 def check_shape(joints: np.ndarray, what: str, single: bool) -> None:
-    expected = (22, 3) if single else ("T", 22, 3)
+    expected = "[22, 3]" if single else "[T, 22, 3]"
     ok = joints.shape == (22, 3) if single else joints.ndim == 3 and joints.shape[1:] == (22, 3)
     if not ok:
         raise RetargetInputError(
-            f"{what} must have shape {list(expected)} (SMPL-22 joints, metres, Y up), "
+            f"{what} must have shape {expected} (SMPL-22 joints, metres, Y up), "
             f"got {list(joints.shape)}"
         )
 

@@ -16,9 +16,9 @@ positions are not used as targets directly. Instead:
   reach such targets exactly unless a joint limit stops it, which is what keeps the
   keypoint error small.
 
-The feet's height follows the human foot's lift above its standing height (scaled);
-contact handling (pinning, flat feet) is applied afterwards by
-:mod:`retargeting.contact`. Calibration (floor, standing foot heights, scale) is
+The feet's height and orientation, and their pinning during contact, are set
+afterwards by :mod:`retargeting.contact` from the human foot's lift above its
+standing height. Calibration (floor, standing foot heights, scale) is
 taken from the first frame, which must have at least one foot on the floor; the
 same calibration serves a live stream and a whole clip.
 """
@@ -79,6 +79,12 @@ class G1Proportions:
     ankle_height: float  # ankle-roll body origin above the lowest point of the sole
     standing_pelvis_height: float
     foot_geoms: tuple[int, ...]  # sole contact spheres, for the ground check
+    sole_points: np.ndarray  # [N, 3] sole sphere centres in the ankle-roll frame
+    sole_radius: float
+
+    def ankle_clearance(self, foot_rotation: np.ndarray) -> float:
+        """Lowest ankle height at which a foot turned by ``foot_rotation`` clears the floor."""
+        return float(self.sole_radius - np.min((self.sole_points @ foot_rotation.T)[:, 2]))
 
 
 @lru_cache(maxsize=1)
@@ -106,6 +112,10 @@ def g1_proportions() -> G1Proportions:
     )
     sole = min(data.geom_xpos[g][2] - model.geom_size[g][0] for g in foot_geoms)
     ankle_height = float(body("left_foot")[2] - sole)
+    left_soles = [g for g in foot_geoms if model.geom_bodyid[g] == model.body(BODY["left_foot"]).id]
+    radii = {float(model.geom_size[g][0]) for g in foot_geoms}
+    if len(radii) != 1:
+        raise ValueError(f"G1 sole spheres differ in radius: {sorted(radii)}")
     return G1Proportions(
         hip_in_pelvis={s: in_frame("pelvis", body(f"{s}_hip")) for s in SIDES},
         torso_in_pelvis=in_frame("pelvis", body("torso")),
@@ -118,6 +128,9 @@ def g1_proportions() -> G1Proportions:
         ankle_height=ankle_height,
         standing_pelvis_height=float(body("pelvis")[2] - sole),
         foot_geoms=foot_geoms,
+        # Both feet are mirror images about the sagittal plane; the left one stands in.
+        sole_points=np.stack([in_frame("left_foot", data.geom_xpos[g]) for g in left_soles]),
+        sole_radius=radii.pop(),
     )
 
 
@@ -229,7 +242,6 @@ def landmark_targets(
         knee = _limb(hip, frame, f"{side}_hip", f"{side}_knee", g1.thigh)
         ankle = _limb(knee, frame, f"{side}_knee", f"{side}_ankle", g1.shin)
         lift = calib.foot_lift(frame, side)
-        ankle[2] = g1.ankle_height + s * max(lift, 0.0)
         targets[f"{side}_knee"] = knee
         targets[f"{side}_foot"] = ankle
         targets.feet.lift[i] = lift
