@@ -143,6 +143,8 @@ class MotionGeneratorNode(Node):
 
     # --- status --------------------------------------------------------------------
     def _publish_status(self, fields: dict[str, Any]) -> None:
+        if not self.context.ok():  # shutting down (e.g. SIGINT): nobody is left to tell
+            return
         fields = {"node": self.get_name(), "time": time.time(), **fields}
         self._status_pub.publish(String(data=json.dumps(fields)))
 

@@ -140,6 +140,8 @@ class SimCheckNode(Node):
 
     # --- checking ------------------------------------------------------------------
     def _publish_report(self, stamp_ns: int, passed: bool, **fields: Any) -> None:
+        if not self.context.ok():  # shutting down: nobody is left to tell
+            return
         report = {"node": self.get_name(), "stamp_ns": stamp_ns, "passed": passed, **fields}
         self._report_pub.publish(String(data=json.dumps(report)))
 
