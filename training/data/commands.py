@@ -89,7 +89,7 @@ class Turn(Command):
     angle_deg: float
 
     def __post_init__(self) -> None:
-        _check_range("Turn", "|angle_deg|", abs(self.angle_deg), 10.0, 360.0)
+        _check_range("Turn", "|angle_deg|", abs(self.angle_deg), 1.0, 360.0)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,172 @@
+"""Scene-conditioned samples: the caption names an object, the image says where it is.
+
+A random :class:`sim.scene.SceneDescription` puts several coloured objects in front of
+the G1; one is the target. The caption names it ("walk to the red box", "face the blue
+ball") and the motion turns toward it and, for "walk to", walks up to it, stopping
+``stop_distance_m`` short of its surface. Because the objects are placed at random,
+the right heading and distance exist only in the head-camera image, not in the text.
+
+Geometry runs in the human frame (:mod:`training.data.frames`): the body starts at the
+origin facing +Z, which is the G1 at the world origin facing +X.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.data.commands import Command, Turn, Walk
+from training.data.frames import world_to_human
+
+__all__ = [
+    "SceneTask",
+    "plan_scene_task",
+    "random_scene",
+    "render_head_camera",
+    "scene_captions",
+]
+
+_MIN_FACE_TURN_DEG = 15.0  # "face X" needs a visible turn to be a lesson in looking
+_MIN_TURN_DEG = 2.0  # below this a walk goes straight without turning first
+
+
+@dataclass(frozen=True)
+class SceneTask:
+    """What a scene sample asks for and the commands that achieve it."""
+
+    action: str  # "walk_to" or "face"
+    target: dict[str, Any]  # name, label, world position, human-frame ground position
+    bearing_deg: float  # heading change needed to face the target (positive: left)
+    distance_m: float  # ground distance from the start to the target's centre
+    stop_distance_m: float  # how far from the target's centre a walk stops
+    commands: tuple[Command, ...]
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "target": self.target,
+            "bearing_deg": self.bearing_deg,
+            "distance_m": self.distance_m,
+            "stop_distance_m": self.stop_distance_m,
+        }
+
+
+def random_scene(seed: int, num_objects: tuple[int, int] = (2, 4)) -> Any:
+    """A seeded random scene from :mod:`sim.scene` with 2–4 objects."""
+    from sim.scene import SceneDescription
+
+    return SceneDescription.random(seed, num_objects=num_objects)
+
+
+def scene_captions(action: str, label: str) -> list[str]:
+    """Phrasings of a scene command naming the object ``label`` (e.g. ``"red box"``)."""
+    if action == "walk_to":
+        return [
+            f"walk to the {label}",
+            f"go to the {label}",
+            f"walk over to the {label}",
+            f"approach the {label}",
+            f"walk up to the {label}",
+        ]
+    if action == "face":
+        return [
+            f"face the {label}",
+            f"turn toward the {label}",
+            f"turn to face the {label}",
+            f"turn your body toward the {label}",
+        ]
+    raise ValueError(f"unknown scene action {action!r} (walk_to, face)")
+
+
+def plan_scene_task(scene: Any, rng: np.random.Generator, stop_margin_m: float = 0.4) -> SceneTask:
+    """Pick a target and an action in ``scene`` and plan the commands that perform it."""
+    objects = list(scene.objects)
+    if not objects:
+        raise ValueError("a scene sample needs a scene with at least one object")
+    target = objects[int(rng.integers(len(objects)))]
+    ground = world_to_human(np.array(target.position))[[0, 2]]
+    bearing = math.degrees(math.atan2(ground[0], ground[1]))
+    distance = float(np.hypot(*ground))
+    radius = float(max(target.size[:2]) if target.shape != "ball" else target.size[0])
+    stop = radius + stop_margin_m
+    can_face = abs(bearing) >= _MIN_FACE_TURN_DEG
+    action = "face" if can_face and rng.random() < 0.35 else "walk_to"
+    commands: list[Command] = []
+    if abs(bearing) >= _MIN_TURN_DEG:
+        commands.append(Turn(round(bearing, 2)))
+    if action == "walk_to":
+        commands.append(Walk(round(max(distance - stop, 0.2), 3), speed_mps=1.1))
+    world = [float(v) for v in target.position]
+    return SceneTask(
+        action=action,
+        target={
+            "name": target.name,
+            "label": target.label,
+            "position_world": world,
+            "ground_human_xz": [float(v) for v in ground],
+        },
+        bearing_deg=bearing,
+        distance_m=distance,
+        stop_distance_m=stop,
+        commands=tuple(commands),
+    )
+
+
+_GL_CONTEXTS: dict[tuple[int, int], Any] = {}
+
+
+def _gl_context(width: int, height: int) -> Any:
+    """A current off-screen EGL context, one per size and process (creating one takes ~1 s).
+
+    EGL is requested explicitly rather than through ``MUJOCO_GL``, which MuJoCo reads
+    once at import: rendering then works in any process, whatever imported MuJoCo first.
+    """
+    key = (width, height)
+    if key not in _GL_CONTEXTS:
+        from mujoco.egl import GLContext
+
+        _GL_CONTEXTS[key] = GLContext(width, height)
+    _GL_CONTEXTS[key].make_current()
+    return _GL_CONTEXTS[key]
+
+
+def render_head_camera(scene: Any, path: str | Path, size: int = 224) -> Path:
+    """Render the G1's head camera (standing keyframe) in ``scene`` to a PNG at ``path``."""
+    import mujoco
+    from PIL import Image
+
+    from retargeting.g1 import HEAD_CAMERA
+    from sim.scene import build_scene_model
+
+    model = build_scene_model(scene)
+    model.vis.global_.offwidth = max(size, model.vis.global_.offwidth)
+    model.vis.global_.offheight = max(size, model.vis.global_.offheight)
+    data = mujoco.MjData(model)
+    if model.nkey:
+        mujoco.mj_resetDataKeyframe(model, data, 0)
+    mujoco.mj_forward(model, data)
+    _gl_context(size, size)
+    context = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150)
+    try:
+        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, context)
+        camera = mujoco.MjvCamera()
+        camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
+        camera.fixedcamid = model.camera(HEAD_CAMERA).id
+        scene_buffer = mujoco.MjvScene(model, maxgeom=2000)
+        mujoco.mjv_updateScene(
+            model, data, mujoco.MjvOption(), None, camera, mujoco.mjtCatBit.mjCAT_ALL, scene_buffer
+        )
+        viewport = mujoco.MjrRect(0, 0, size, size)
+        mujoco.mjr_render(viewport, scene_buffer, context)
+        image = np.empty((size, size, 3), dtype=np.uint8)
+        mujoco.mjr_readPixels(image, None, viewport, context)
+    finally:
+        context.free()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.flipud(image)).save(path)  # OpenGL rows run bottom-up
+    return path
