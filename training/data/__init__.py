@@ -9,6 +9,7 @@ Every source yields :class:`~training.data.records.MotionSample` objects:
 - :mod:`training.data.synthetic_motion`: procedural captioned motion on the SMPL-22 body.
 """
 
+from training.data.bvh_folder import BvhFolderDataset
 from training.data.humanml3d import HumanML3DDataset
 from training.data.records import (
     CaptionFormatError,
@@ -17,6 +18,7 @@ from training.data.records import (
     IndexFormatError,
     MissingItemError,
     MotionDataset,
+    MotionFileError,
     MotionSample,
     MotionShapeError,
     SkipReport,
@@ -24,6 +26,7 @@ from training.data.records import (
 from training.data.vimogen import JsonlMotionDataset, write_jsonl_index
 
 __all__ = [
+    "BvhFolderDataset",
     "CaptionFormatError",
     "DatasetError",
     "DatasetNotFoundError",
@@ -32,6 +35,7 @@ __all__ = [
     "JsonlMotionDataset",
     "MissingItemError",
     "MotionDataset",
+    "MotionFileError",
     "MotionSample",
     "MotionShapeError",
     "SkipReport",

@@ -32,6 +32,7 @@ __all__ = [
     "IndexFormatError",
     "MissingItemError",
     "MotionDataset",
+    "MotionFileError",
     "MotionSample",
     "MotionShapeError",
     "SkipReport",
@@ -64,6 +65,10 @@ class MotionShapeError(DatasetError):
 
 class MissingItemError(DatasetError):
     """An id is listed but its motion or caption is missing (mismatched ids)."""
+
+
+class MotionFileError(DatasetError):
+    """A motion file exists but cannot be read or converted (e.g. an unmappable BVH)."""
 
 
 def validate_motion_array(array: np.ndarray, *, source: str) -> np.ndarray:
