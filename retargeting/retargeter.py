@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from retargeting.config import RetargetConfig
 from retargeting.contact import FootContactTracker
@@ -143,11 +144,15 @@ class Retargeter:
     def __init__(self, config: RetargetConfig | None = None) -> None:
         self.config = config or RetargetConfig()
 
-    def retarget(self, joints: np.ndarray, fps: float) -> RetargetResult:
-        """Human joints ``[T, 22, 3]`` (metres, Y up, SMPL-22) at ``fps`` → G1 motion."""
+    def retarget(self, joints: np.ndarray, fps: float, progress: bool = False) -> RetargetResult:
+        """Human joints ``[T, 22, 3]`` (metres, Y up, SMPL-22) at ``fps`` → G1 motion.
+
+        ``progress`` shows a progress bar over the input frames.
+        """
         clip, rate = prepare_human_clip(joints, fps, self.config)
         stream = StreamingRetargeter(rate, self.config)
-        frames = [f for human in clip for f in stream.push(human)]
+        inputs = tqdm(clip, desc="retarget", unit="frame", disable=not progress, leave=False)
+        frames = [f for human in inputs for f in stream.push(human)]
         return RetargetResult(
             trajectory=G1Trajectory.from_qpos(
                 np.stack([f.qpos for f in frames]), self.config.output_fps
