@@ -39,10 +39,12 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+
   elif [ "$MOTIONVLA_TORCH" = cuda ]; then
     "${PIP[@]}" install "torch==$TORCH_VERSION"
   else
-    # A CPU machine must never receive the CUDA build: take a local CPU wheel
-    # (pip's configured find-links) when there is one, else the CPU index.
-    "${PIP[@]}" install --no-index "torch==$TORCH_VERSION" 2>/dev/null \
-      || "${PIP[@]}" install "torch==$TORCH_VERSION" --index-url https://download.pytorch.org/whl/cpu
+    # A CPU machine must never receive the CUDA build, so ask for the CPU build by
+    # its exact local version: from pip's configured indexes/find-links when they
+    # have it, else from PyTorch's CPU wheel index.
+    "${PIP[@]}" install "torch==$TORCH_VERSION+cpu" 2>/dev/null \
+      || "${PIP[@]}" install "torch==$TORCH_VERSION+cpu" \
+        --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple
   fi
 fi
 
