@@ -229,7 +229,9 @@ def _side_and_base(name: str) -> tuple[str | None, str]:
     return side, re.sub(r"[^a-z0-9]", "", base)
 
 
-def _find(index: dict[tuple[str | None, str], int], side: str | None, bases: tuple[str, ...]):
+def _find(
+    index: dict[tuple[str | None, str], int], side: str | None, bases: tuple[str, ...]
+) -> int | None:
     for base in bases:
         if (side, base) in index:
             return index[(side, base)]
@@ -270,7 +272,9 @@ def _spine_positions(positions: np.ndarray, path: list[int]) -> np.ndarray:
     return np.stack(out, axis=1)
 
 
-def _map_to_smpl22(skeleton: BvhSkeleton, positions: np.ndarray) -> tuple[np.ndarray, dict]:
+def _map_to_smpl22(
+    skeleton: BvhSkeleton, positions: np.ndarray
+) -> tuple[np.ndarray, dict[str, str]]:
     index: dict[tuple[str | None, str], int] = {}
     for j, name in enumerate(skeleton.names):
         if not name.endswith("/end"):

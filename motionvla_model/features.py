@@ -180,8 +180,7 @@ def _forward_directions(p: np.ndarray) -> np.ndarray:
     r_hip, l_hip, r_sh, l_sh = FACE_JOINTS
     across = (p[..., r_hip, :] - p[..., l_hip, :]) + (p[..., r_sh, :] - p[..., l_sh, :])
     across = across / np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), _EPS)
-    forward = np.cross(_UP, across)
-    return forward
+    return np.cross(_UP, across)
 
 
 def _normalize_floor_origin_facing(p: np.ndarray) -> np.ndarray:

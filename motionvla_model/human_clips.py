@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from motionvla_model import registry_data
-from motionvla_model.skeleton import NUM_JOINTS, MotionShapeError, validate_joints
+from motionvla_model.skeleton import MotionShapeError, validate_joints
 
 __all__ = [
     "CLIMB_FPS",
@@ -132,7 +132,6 @@ CLIMB_TO_SMPL22: tuple[tuple[int, ...], ...] = (
     (8,),  # left_wrist <- LeftHand
     (27,),  # right_wrist <- RightHand
 )
-assert len(OMOMO_TO_SMPL22) == len(CLIMB_TO_SMPL22) == NUM_JOINTS
 
 # (x, y, z) Z-up -> (x, z, -y) Y-up: a rotation of -90° about X (determinant +1).
 _Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
