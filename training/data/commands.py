@@ -62,7 +62,7 @@ class Walk(Command):
     direction: str = "forward"
     speed_mps: float = 1.2
     turn_deg: float = 0.0
-    speed_range: ClassVar[tuple[float, float]] = (0.5, 1.8)
+    speed_range: ClassVar[tuple[float, float]] = (0.5, 1.6)
 
     def __post_init__(self) -> None:
         name = type(self).__name__

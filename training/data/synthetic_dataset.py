@@ -103,7 +103,7 @@ def _random_command(rng: np.random.Generator, *, allow_sit: bool) -> Command:
     if kind == "walk":
         if rng.random() < 0.15:
             return Walk(_pick(rng, [0.5, 1.0, 1.5, 2.0]), "backward", speed_mps=0.8)
-        speed = _pick(rng, [1.2, 0.8, 1.6], [0.6, 0.2, 0.2])
+        speed = _pick(rng, [1.2, 0.8, 1.5], [0.6, 0.2, 0.2])
         return Walk(_pick(rng, [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0]), speed_mps=speed, turn_deg=turn)
     if kind == "run":
         return Run(_pick(rng, [2.0, 3.0, 4.0, 5.0]), speed_mps=_pick(rng, [2.5, 3.0, 4.0]))

@@ -31,7 +31,7 @@ simulator's Z-up world.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -137,18 +137,16 @@ class Body:
         lengths[1:] = np.median(np.linalg.norm(joints[:, 1:] - joints[:, parents], axis=-1), axis=0)
         return cls.from_bone_lengths(lengths)
 
-    @property
-    def thigh(self) -> float:
-        return float(np.linalg.norm(self.offsets[KNEES[0]]))
+    def thigh(self, side: int = LEFT) -> float:
+        return float(np.linalg.norm(self.offsets[KNEES[side]]))
 
-    @property
-    def shin(self) -> float:
-        return float(np.linalg.norm(self.offsets[ANKLES[0]]))
+    def shin(self, side: int = LEFT) -> float:
+        return float(np.linalg.norm(self.offsets[ANKLES[side]]))
 
     @property
     def reach(self) -> float:
-        """Usable hip-to-ankle distance: a knee never locks completely straight."""
-        return 0.98 * (self.thigh + self.shin)
+        """Usable hip-to-ankle distance of the shorter leg (a knee never locks fully)."""
+        return 0.98 * min(self.thigh(side) + self.shin(side) for side in (LEFT, RIGHT))
 
     @property
     def ankle_height(self) -> float:
@@ -249,11 +247,12 @@ class _Gait:
     lean: float  # trunk pitch at cruise speed (rad)
     arm_swing: float  # forward arm raise per metre of foot separation (rad/m)
     elbow: float  # elbow flex (rad)
+    reference_speed: float  # speed (m/s) at which step_time and swing hold
 
 
-WALK_GAIT = _Gait(0.5, 0.4, 0.07, 0.09, 0.012, 0.0, 0.05, 0.9, 0.35)
-RUN_GAIT = _Gait(0.33, 0.42, 0.13, 0.08, 0.04, 0.08, 0.2, 1.1, 1.4)
-SHUFFLE_GAIT = _Gait(0.55, 0.4, 0.05, 0.1, 0.006, 0.0, 0.0, 0.2, 0.3)
+WALK_GAIT = _Gait(0.5, 0.4, 0.07, 0.09, 0.012, 0.0, 0.05, 0.9, 0.35, 1.2)
+RUN_GAIT = _Gait(0.33, 0.42, 0.13, 0.08, 0.04, 0.08, 0.2, 1.1, 1.4, 3.0)
+SHUFFLE_GAIT = _Gait(0.55, 0.4, 0.05, 0.1, 0.006, 0.0, 0.0, 0.2, 0.3, 0.4)
 
 
 def _locomote(
@@ -275,6 +274,9 @@ def _locomote(
     place when ``distance`` is 0. Footsteps alternate, starting with ``first`` (by
     default the foot on the side the body moves or turns to).
     """
+    # Faster gaits step more often as well as further, as people do (cadence ∝ v^0.35).
+    cadence = (speed / gait.reference_speed) ** 0.35 if distance > 0 else 1.0
+    gait = replace(gait, step_time=gait.step_time / cadence, swing=gait.swing / cadence)
     ramp = 0.25
     # Mean of the sin² velocity profile relative to its peak: 1 - ramp.
     mean_speed = 1.0 - ramp
@@ -531,10 +533,9 @@ def _arm_rotations(arms: np.ndarray, side: int) -> tuple[Rotation, Rotation]:
 
 
 def _two_bone_knee(
-    hip: np.ndarray, ankle: np.ndarray, forward: np.ndarray, body: Body
+    hip: np.ndarray, ankle: np.ndarray, forward: np.ndarray, upper: float, lower: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Knee position and reached ankle ``[n, 3]`` for a leg with the knee toward ``forward``."""
-    upper, lower = body.thigh, body.shin
+    """Knee and reached ankle ``[n, 3]`` of a thigh/shin pair, the knee toward ``forward``."""
     span = ankle - hip
     length = np.linalg.norm(span, axis=1, keepdims=True)
     axis = span / np.maximum(length, 1e-9)
@@ -574,7 +575,9 @@ def _pose(plan: _Plan, body: Body, fps: float) -> np.ndarray:
     # Legs: inverse kinematics to the planned ankles, toes from the foot heading.
     for side in (LEFT, RIGHT):
         forward = _xz_to_3d(heading_vector(plan.foot_yaw[:, side]))
-        knee, ankle = _two_bone_knee(joints[:, HIPS[side]], plan.ankles[:, side], forward, body)
+        knee, ankle = _two_bone_knee(
+            joints[:, HIPS[side]], plan.ankles[:, side], forward, body.thigh(side), body.shin(side)
+        )
         joints[:, KNEES[side]] = knee
         joints[:, ANKLES[side]] = ankle
         foot_rot = Rotation.from_rotvec(np.outer(plan.foot_yaw[:, side], [0, 1, 0]))
