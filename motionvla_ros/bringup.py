@@ -28,7 +28,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["NODES", "NodeSpec", "build_commands", "find_share_file", "main", "parse_args"]
+__all__ = [
+    "CONSOLE_SCRIPTS",
+    "NODES",
+    "NodeSpec",
+    "build_commands",
+    "find_share_file",
+    "main",
+    "parse_args",
+]
 
 PACKAGE = "motionvla_ros"
 
@@ -45,6 +53,14 @@ class NodeSpec:
 NODES: dict[str, NodeSpec] = {
     "motion_generator": NodeSpec("motion_generator", "motionvla_ros.motion_generator"),
     "sim_check": NodeSpec("sim_check", "motionvla_ros.sim_check"),
+}
+
+
+# The console scripts of this package (setup.py ``entry_points``), by name.
+CONSOLE_SCRIPTS: dict[str, str] = {
+    **{spec.executable: f"{spec.module}:{spec.function}" for spec in NODES.values()},
+    "motionvla-bringup": "motionvla_ros.bringup:main",
+    "motionvla-say": "motionvla_ros.say:main",
 }
 
 

@@ -64,13 +64,23 @@ def say(
     spinner.start()
     deadline = time.monotonic() + timeout_s
     try:
-        while (
-            publisher.get_subscription_count() == 0
-            or node.count_publishers(f"{node.get_namespace().rstrip('/')}/motion_generator/status")
-            == 0
-        ):
+        namespace = node.get_namespace().rstrip("/")
+
+        def missing() -> str:
+            if publisher.get_subscription_count() == 0:
+                return "no motion_generator is listening on 'command'"
+            if node.count_publishers(f"{namespace}/motion_generator/status") == 0:
+                return "motion_generator/status has no publisher"
+            # A trajectory published before sim_check subscribes would never be judged.
+            if use_sim and node.count_subscribers(f"{namespace}/joint_trajectory") == 0:
+                return "no sim_check is listening on 'joint_trajectory'"
+            if use_sim and node.count_publishers(f"{namespace}/sim_check/report") == 0:
+                return "sim_check/report has no publisher"
+            return ""
+
+        while reason := missing():
             if time.monotonic() > deadline:
-                return 2, {"reason": "no motion_generator is listening on 'command'"}
+                return 2, {"reason": reason}
             time.sleep(0.05)
         sent_at.append(time.time())
         publisher.publish(String(data=text))
