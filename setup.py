@@ -35,6 +35,12 @@ setup(
     zip_safe=False,
     entry_points={
         "console_scripts": [
+            # ROS 2 executables (`ros2 run motionvla_ros motion_generator`)
+            "motion_generator = motionvla_ros.motion_generator:main",
+            "sim_check = motionvla_ros.sim_check:main",
+            # Command-line tools
+            "motionvla-bringup = motionvla_ros.bringup:main",
+            "motionvla-say = motionvla_ros.say:main",
             "motionvla-retarget = retargeting.cli:main",
             "motionvla-sim = sim.cli:main",
         ],
