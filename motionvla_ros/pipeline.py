@@ -229,7 +229,7 @@ class ModelPipeline(MotionPipeline):
 
     def load(self) -> None:
         try:
-            from motionvla_model import MotionVLA
+            from motionvla_model.modeling import MotionVLA
             from retargeting.retargeter import Retargeter
         except ImportError as error:
             raise PipelineError(f"the model backend is not available: {error}") from error
@@ -245,16 +245,19 @@ class ModelPipeline(MotionPipeline):
         token.check()
         started = time.perf_counter()
         progress("generate", 0.0)
+        # The model stops itself at the request's deadline (and when cancelled) and
+        # decodes what it has; the token then turns that into a cancellation.
+        budget = None if token.deadline is None else max(0.01, token.deadline - time.monotonic())
         try:
             motion = self._model.generate(
                 request.text,
                 image=request.image,
                 duration_s=request.duration_s,
                 seed=request.seed,
+                time_budget_s=budget,
+                on_base_complete=lambda _preview: progress("generate", 0.5),
                 should_stop=lambda: token.cancelled,
             )
-        except GenerationCancelled:
-            raise
         except Exception as error:
             token.check()  # a cancellation surfacing as an exception stays a cancellation
             raise PipelineError(f"generation failed: {error}") from error
@@ -265,18 +268,17 @@ class ModelPipeline(MotionPipeline):
             joints = np.asarray(motion.joints)
             trajectory = self._retargeter.retarget(joints, fps=motion.fps).trajectory
         except Exception as error:
-            raise PipelineError(f"retargeting failed: {error}") from error
+            raise PipelineError(f"retargeting the generated motion failed: {error}") from error
         token.check()
         progress("retarget", 1.0)
-        timings = dict(getattr(motion, "timings", {}) or {})
-        timings.update(
-            generate=(generated - started) * 1e3, retarget=(time.perf_counter() - generated) * 1e3
-        )
         return MotionResult(
             trajectory,
-            source=self.model_path,
-            timings_ms=timings,
-            repairs=list(getattr(motion, "repairs", []) or []),
+            source=f"{self.model_path} ({motion.stop_reason})",
+            timings_ms={
+                "generate": (generated - started) * 1e3,
+                "retarget": (time.perf_counter() - generated) * 1e3,
+            },
+            repairs=[*motion.repairs, *motion.notes],
         )
 
 

@@ -326,3 +326,11 @@ def test_worker_timeout_and_cancel_are_reported_and_it_keeps_serving():
     finally:
         worker.stop()
     assert recorder.results == []
+
+
+def test_model_backend_reports_a_missing_checkpoint(tmp_path):
+    pipeline = make_pipeline("model", model_path=str(tmp_path / "absent"), device="cpu")
+    with pytest.raises(PipelineError, match="cannot load model"):
+        pipeline.load()
+    with pytest.raises(PipelineError, match="cannot load model"):
+        pipeline.run(MotionRequest(1, "walk"), CancelToken(), lambda *_: None)
