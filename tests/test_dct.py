@@ -1,0 +1,72 @@
+"""Windowed DCT and integer BPE: the two building blocks of the DSFT tokenizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from motionvla_model.dct import frame_windows, num_windows, window_dct, window_idct
+from motionvla_model.integer_bpe import IntegerBPE, as_token_ids
+
+
+@settings(max_examples=50, deadline=None)
+@given(frames=st.integers(1, 90), window=st.integers(2, 30), channels=st.integers(1, 5))
+def test_full_windowed_dct_inverts_exactly(frames, window, channels):
+    x = np.random.default_rng(frames).normal(size=(frames, channels))
+    windows = frame_windows(x, window)
+    assert windows.shape == (num_windows(frames, window), window, channels)
+    back = window_idct(window_dct(windows, window), window).reshape(-1, channels)
+    np.testing.assert_allclose(back[:frames], x, atol=1e-10)
+    # The padding repeats the last frame, so the signal stays smooth.
+    np.testing.assert_allclose(back[frames:], np.repeat(x[-1:], len(back) - frames, 0), atol=1e-10)
+
+
+def test_truncated_dct_is_energy_preserving_and_low_passes():
+    t = np.arange(40)[:, None] / 20.0
+    slow, fast = np.sin(2 * np.pi * 0.5 * t), 0.1 * np.sin(2 * np.pi * 8 * t)
+    windows = frame_windows(slow + fast, 20)
+    coefficients = window_dct(windows, 20)
+    np.testing.assert_allclose((coefficients**2).sum(), (windows**2).sum())
+    # Keeping 8 of 20 coefficients removes most of the 8 Hz ripple (rms 0.071).
+    low = window_idct(coefficients[:, :8], 20).reshape(-1, 1)
+    assert np.sqrt(((low - slow) ** 2).mean()) < 0.025
+
+
+def test_dct_rejects_bad_shapes():
+    with pytest.raises(ValueError):
+        frame_windows(np.zeros(5), 4)
+    with pytest.raises(ValueError):
+        window_dct(np.zeros((1, 4, 2)), 5)
+    with pytest.raises(ValueError):
+        window_idct(np.zeros((1, 6, 2)), 4)
+
+
+def test_integer_bpe_round_trips_and_compresses_zero_runs():
+    rng = np.random.default_rng(0)
+    decay = np.exp(-np.arange(40) / 6)
+    seqs = [
+        np.clip(np.rint(rng.normal(size=40) * 3 * decay), -5, 5).astype(int) + 5 for _ in range(500)
+    ]
+    bpe = IntegerBPE.train(seqs, num_symbols=11, vocab_size=200, chunk=20)
+    assert bpe.vocab_size == 200
+    ids = bpe.encode_batch(seqs[:50])
+    for seq, tokens in zip(seqs[:50], ids, strict=True):
+        np.testing.assert_array_equal(bpe.decode(tokens), seq)
+    assert np.mean([len(t) for t in ids]) < 20
+    # Every symbol has its own token, also one never seen in training.
+    unseen = np.full(7, 10)
+    np.testing.assert_array_equal(bpe.decode(bpe.encode_batch([unseen])[0]), unseen)
+    clone = IntegerBPE.from_str(bpe.to_str(), 11)
+    np.testing.assert_array_equal(clone.encode_batch(seqs[:5])[3], ids[3])
+
+
+def test_token_ids_are_filtered_not_raised():
+    valid, dropped = as_token_ids([0, 5, -1, 10**40, 9], 10, "ids")
+    assert valid.tolist() == [0, 5, 9] and dropped == 2
+    valid, dropped = as_token_ids(np.array([2**63 + 5, 3], dtype=np.uint64), 10, "ids")
+    assert valid.tolist() == [3] and dropped == 1
+    for bad in ("12", None, [1.0], np.zeros(3), np.zeros((2, 2), np.int64)):
+        with pytest.raises(TypeError):
+            as_token_ids(bad, 10, "ids")
