@@ -42,7 +42,9 @@ def frame_from_left_up(left: np.ndarray, up: np.ndarray) -> np.ndarray:
         y = np.cross(z, [1.0, 0.0, 0.0]) if abs(z[0]) < 0.9 else np.cross(z, [0.0, 1.0, 0.0])
         norm = np.linalg.norm(y)
     y = y / norm
-    return np.column_stack([np.cross(y, z), y, z])
+    # x = y × z, written out: np.cross costs more than the rest of this function.
+    x = np.array([y[1] * z[2] - y[2] * z[1], y[2] * z[0] - y[0] * z[2], y[0] * z[1] - y[1] * z[0]])
+    return np.column_stack([x, y, z])
 
 
 def pelvis_rotation(frame: np.ndarray) -> np.ndarray:
