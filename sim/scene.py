@@ -124,6 +124,13 @@ class SceneObject:
         return COLOURS[self.colour]
 
     @property
+    def footprint_radius(self) -> float:
+        """Radius of the circle on the floor that holds the object at any heading."""
+        if self.shape in ("ball", "cylinder"):
+            return self.size[0]
+        return math.hypot(self.size[0], self.size[1])
+
+    @property
     def label(self) -> str:
         """How a command names it: ``"red box"``."""
         return f"{self.colour} {self.shape}"
@@ -190,21 +197,22 @@ class SceneDescription:
             colour, shape = labels[int(index)]
             scale = rng.uniform(0.7, 1.3)
             size = tuple(round(s * scale, 3) for s in SHAPES[shape])
-            radius = max(size[:2]) * math.sqrt(2)
-            for _ in range(100):
+            name = f"{colour}_{shape}"
+            yaw = round(float(rng.uniform(-math.pi, math.pi)), 4)
+            for _ in range(500):
                 r = rng.uniform(*distance_m)
                 a = math.radians(rng.uniform(-half_angle_deg, half_angle_deg))
-                xy = np.array([r * math.cos(a), r * math.sin(a)])
+                xy = (round(r * math.cos(a), 4), round(r * math.sin(a), 4))
+                candidate = SceneObject(name, shape, colour, xy, size, yaw)
                 if all(
-                    np.linalg.norm(xy - o.position[:2]) > radius + max(o.size[:2]) * 1.5 + min_gap_m
+                    math.dist(xy, o.position[:2])
+                    > candidate.footprint_radius + o.footprint_radius + min_gap_m
                     for o in objects
                 ):
                     break
             else:
                 raise InvalidSceneError(f"could not place {count} objects apart (seed {seed})")
-            name = f"{colour}_{shape}"
-            yaw = round(float(rng.uniform(-math.pi, math.pi)), 4)
-            objects.append(SceneObject(name, shape, colour, tuple(np.round(xy, 4)), size, yaw))
+            objects.append(candidate)
         return cls(tuple(objects), seed=seed)
 
     # --- files -----------------------------------------------------------------
