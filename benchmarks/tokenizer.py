@@ -1,0 +1,299 @@
+"""Motion tokenizers compared on held-out real clips: DSFT vs the published schemes.
+
+Trains each scheme on one part of the real clips the registry provides (OMOMO,
+climbing mocap, BVH walking; resampled to 20 fps and turned into HumanML3D features,
+cut into 10-s segments as in HumanML3D) and evaluates on clips never used in training:
+
+* ``dsft``: :class:`motionvla_model.dsft.DSFTTokenizer` with its default config;
+* ``motionvla_whole_clip``: the published MotionVLA scheme (whole-clip DCT, K_base=5,
+  K_phys=25, no normalisation), given the true frame count it cannot recover;
+* ``fast_single_stream``: FAST over all 263 dims in 1-s chunks.
+
+For each: ``mpjpe_mm`` (mean joint position error of the decoded features, global
+positions, mm), ``tokens_per_second`` of motion (all streams), ``encode_ms`` /
+``decode_ms`` per clip, ``decode_failures`` on random token sequences (an exception,
+a non-finite value or a wrong shape), and a ``curve`` of (tokens_per_second, mpjpe_mm)
+over a few quantisation settings, so schemes can be compared at matched rates.
+
+    .venv/bin/python benchmarks/tokenizer.py [--quick]
+
+The last line of output is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+from tqdm import tqdm
+
+from motionvla_model.dsft import DSFTConfig, DSFTTokenizer
+from motionvla_model.dsft_baselines import (
+    BaselineEncodeError,
+    FASTTokenizer,
+    WholeClipTokenizer,
+)
+from motionvla_model.features import features_to_joints, joints_to_features
+from motionvla_model.human_clips import HumanClip, load_bvh_clip, load_climb, load_omomo
+from motionvla_model.resample import resample
+
+FPS = 20.0
+SEGMENT_FRAMES = 200  # 10 s, about HumanML3D's longest clip (196 frames)
+TRAIN = (
+    "omomo/sub3_largebox_003",
+    "climb/0",
+    "climb/1",
+    "climb/2",
+    "climb/3",
+    "bvh/test",
+    "bvh/test3",
+)
+HELD_OUT = ("omomo/sub10_largebox_049", "climb/4", "bvh/test2")
+
+
+def _load(name: str) -> HumanClip:
+    if name.startswith("climb/"):
+        return load_climb(int(name.split("/")[1]))
+    return load_omomo(name) if name.startswith("omomo/") else load_bvh_clip(name)
+
+
+def _segments(names: tuple[str, ...]) -> list[np.ndarray]:
+    out = []
+    for name in tqdm(names, desc="clips -> features", leave=False):
+        clip = _load(name)
+        features = joints_to_features(resample(clip.joints, clip.fps, FPS), fps=FPS)
+        features = features.astype(np.float32)
+        # Segments shorter than 1 s (the tail of a clip) are dropped.
+        out += [
+            features[i : i + SEGMENT_FRAMES]
+            for i in range(0, len(features) - int(FPS), SEGMENT_FRAMES)
+        ]
+    return out
+
+
+def _mpjpe_mm(decoded: list[np.ndarray], truth: list[np.ndarray]) -> float:
+    errors = [
+        np.linalg.norm(features_to_joints(d) - features_to_joints(x), axis=-1).mean()
+        for d, x in zip(decoded, truth, strict=True)
+    ]
+    return float(np.mean(errors) * 1e3)
+
+
+def _fuzz(
+    decode: Callable[[list[int], list[int], int], np.ndarray],
+    vocab: tuple[int, int],
+    count: int,
+    seed: int = 0,
+) -> int:
+    """Random token sequences (lengths 0-400, ids mostly valid) -> decode failures."""
+    rng = np.random.default_rng(seed)
+    failures = 0
+    for _ in range(count):
+        streams = []
+        for size in vocab:
+            ids = rng.integers(0, size, rng.integers(0, 400)).tolist()
+            if rng.random() < 0.3 and ids:  # some unknown ids, negative or past the vocab
+                ids[int(rng.integers(len(ids)))] = int(rng.choice([-1, size, size + 7]))
+            streams.append(ids)
+        frames = int(rng.integers(20, SEGMENT_FRAMES + 1))
+        try:
+            features = decode(streams[0], streams[1], frames)
+        except Exception:  # counting every failure is the point of the fuzz
+            failures += 1
+            continue
+        if (
+            features.ndim != 2
+            or features.shape[1] != 263
+            or not len(features)
+            or not np.isfinite(features).all()
+        ):
+            failures += 1
+    return failures
+
+
+def _timed(function: Callable, items: list) -> tuple[list, float]:
+    start = time.perf_counter()
+    out = [function(item) for item in items]
+    return out, (time.perf_counter() - start) * 1e3 / max(len(items), 1)
+
+
+def _evaluate_dsft(train, test, config: DSFTConfig) -> dict:
+    tokenizer = DSFTTokenizer.train(train, config)
+    tokens, encode_ms = _timed(tokenizer.encode, test)
+    decoded, decode_ms = _timed(lambda t: tokenizer.decode(t.base, t.phys), tokens)
+    seconds = sum(len(x) for x in test) / FPS
+    return {
+        "tokenizer": tokenizer,
+        "mpjpe_mm": _mpjpe_mm([d.features for d in decoded], test),
+        "tokens_per_second": sum(len(t.base) + len(t.phys) for t in tokens) / seconds,
+        "base_tokens_per_second": sum(len(t.base) for t in tokens) / seconds,
+        "encode_ms": encode_ms,
+        "decode_ms": decode_ms,
+        "clamped_coefficients": sum(t.clamped for t in tokens),
+        "vocab_sizes": [tokenizer.base_vocab_size, tokenizer.phys_vocab_size],
+    }
+
+
+def _evaluate_whole_clip(train, test, scale: float) -> dict:
+    tokenizer = WholeClipTokenizer(scale=scale).train(train)
+    encode_failures = 0
+    for x in test:
+        try:
+            tokenizer.encode(x)
+        except BaselineEncodeError:
+            encode_failures += 1
+    # Measured with clamping so that every clip has a number; failures counted above.
+    tokens, encode_ms = _timed(lambda x: tokenizer.encode(x, clamp=True)[0], test)
+    decoded, decode_ms = _timed(
+        lambda pair: tokenizer.decode(pair[0]["base"], pair[0]["phys"], len(pair[1])),
+        list(zip(tokens, test, strict=True)),
+    )
+    seconds = sum(len(x) for x in test) / FPS
+    return {
+        "tokenizer": tokenizer,
+        "mpjpe_mm": _mpjpe_mm(decoded, test),
+        "tokens_per_second": sum(len(t["base"]) + len(t["phys"]) for t in tokens) / seconds,
+        "encode_ms": encode_ms,
+        "decode_ms": decode_ms,
+        "encode_failures": encode_failures,
+        "vocab_sizes": [tokenizer.bpe["base"].vocab_size, tokenizer.bpe["phys"].vocab_size],
+    }
+
+
+def _evaluate_fast(train, test, scale: float) -> dict:
+    tokenizer = FASTTokenizer(scale=scale).train(train)
+    tokens, encode_ms = _timed(tokenizer.encode, test)
+    decoded, decode_ms = _timed(tokenizer.decode, tokens)
+    decoded = [d[: len(x)] for d, x in zip(decoded, test, strict=True)]
+    seconds = sum(len(x) for x in test) / FPS
+    return {
+        "tokenizer": tokenizer,
+        "mpjpe_mm": _mpjpe_mm(decoded, test),
+        "tokens_per_second": sum(len(t) for t in tokens) / seconds,
+        "encode_ms": encode_ms,
+        "decode_ms": decode_ms,
+        "vocab_sizes": [tokenizer.bpe.vocab_size],
+    }
+
+
+def _point(result: dict, setting: dict) -> dict:
+    return {
+        **setting,
+        "tokens_per_second": round(result["tokens_per_second"], 2),
+        "mpjpe_mm": round(result["mpjpe_mm"], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer settings and fuzz cases")
+    args = parser.parse_args()
+    fuzz_count = 1000 if args.quick else 10_000
+    started = time.perf_counter()
+
+    # --quick leaves out the longest training clip (4 min of walking) to stay under 60 s.
+    train = _segments(tuple(n for n in TRAIN if not (args.quick and n == "bvh/test")))
+    test = _segments(HELD_OUT)
+    default = DSFTConfig()
+    multipliers = (2.0,) if args.quick else (0.35, 0.5, 0.7, 1.4, 2.0, 3.0)
+    dsft_settings = [
+        {
+            "step_multiplier": m,
+            "config": replace(
+                default, base_step=default.base_step * m, phys_step=default.phys_step * m
+            ),
+        }
+        for m in multipliers
+    ]
+    whole_scales = (3.0,) if args.quick else (1.0, 3.0, 30.0, 100.0)
+    fast_scales = (3.0,) if args.quick else (1.0, 3.0, 30.0)
+
+    report: dict[str, dict] = {}
+    progress = tqdm(
+        total=3 + len(dsft_settings) + len(whole_scales) + len(fast_scales),
+        desc="tokenizers",
+        leave=False,
+    )
+
+    result = _evaluate_dsft(train, test, default)
+    dsft = result.pop("tokenizer")
+    curve = [_point(result, {"step_multiplier": 1.0})]
+    for setting in dsft_settings:
+        other = _evaluate_dsft(train, test, setting["config"])
+        curve.append(_point(other, {"step_multiplier": setting["step_multiplier"]}))
+        progress.update()
+    result["decode_failures"] = _fuzz(
+        lambda b, p, _frames: dsft.decode(b, p).features,
+        (dsft.base_vocab_size, dsft.phys_vocab_size),
+        fuzz_count,
+    )
+    result["curve"] = sorted(curve, key=lambda point: point["tokens_per_second"])
+    report["dsft"] = result
+    progress.update()
+
+    result = _evaluate_whole_clip(train, test, scale=10.0)
+    whole = result.pop("tokenizer")
+    curve = [_point(result, {"scale": 10.0})]
+    for scale in whole_scales:
+        curve.append(_point(_evaluate_whole_clip(train, test, scale), {"scale": scale}))
+        progress.update()
+    result["decode_failures"] = _fuzz(
+        whole.decode,
+        (whole.bpe["base"].vocab_size, whole.bpe["phys"].vocab_size),
+        fuzz_count,
+    )
+    result["curve"] = sorted(curve, key=lambda point: point["tokens_per_second"])
+    report["motionvla_whole_clip"] = result
+    progress.update()
+
+    result = _evaluate_fast(train, test, scale=10.0)
+    fast = result.pop("tokenizer")
+    curve = [_point(result, {"scale": 10.0})]
+    for scale in fast_scales:
+        curve.append(_point(_evaluate_fast(train, test, scale), {"scale": scale}))
+        progress.update()
+    result["decode_failures"] = _fuzz(
+        lambda b, p, _frames: fast.decode(b + p),
+        (fast.bpe.vocab_size, fast.bpe.vocab_size),
+        fuzz_count,
+    )
+    result["curve"] = sorted(curve, key=lambda point: point["tokens_per_second"])
+    report["fast_single_stream"] = result
+    progress.close()
+
+    for name, entry in report.items():
+        entry.update({k: round(v, 3) for k, v in entry.items() if isinstance(v, float)})
+        print(
+            f"{name:22s} mpjpe {entry['mpjpe_mm']:7.1f} mm at "
+            f"{entry['tokens_per_second']:6.1f} tokens/s, decode failures "
+            f"{entry['decode_failures']}/{fuzz_count}"
+        )
+    baseline = report["motionvla_whole_clip"]
+    report["ratios_vs_motionvla_whole_clip"] = {
+        "mpjpe": round(report["dsft"]["mpjpe_mm"] / baseline["mpjpe_mm"], 3),
+        "tokens_per_second": round(
+            report["dsft"]["tokens_per_second"] / baseline["tokens_per_second"], 3
+        ),
+        "decode_ms": round(report["dsft"]["decode_ms"] / baseline["decode_ms"], 3),
+    }
+    report["setup"] = {
+        "quick": args.quick,
+        "fuzz_sequences": fuzz_count,
+        "train_clips": sorted({n for n in TRAIN if not (args.quick and n == "bvh/test")}),
+        "held_out_clips": list(HELD_OUT),
+        "train_seconds": round(sum(len(x) for x in train) / FPS, 1),
+        "held_out_seconds": round(sum(len(x) for x in test) / FPS, 1),
+        "held_out_segments": len(test),
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
