@@ -185,7 +185,8 @@ class FASTTokenizer:
         whole = symbols.size // self.symbols_per_chunk
         coefficients = np.zeros((n, self.chunk_frames, self.layout.dim))
         parsed = symbols[: whole * self.symbols_per_chunk]
-        coefficients[:whole] = self.quantiser.values(parsed).reshape(whole, self.chunk_frames, -1)
+        shape = (whole, self.chunk_frames, self.layout.dim)
+        coefficients[:whole] = self.quantiser.values(parsed).reshape(shape)
         scaled = window_idct(coefficients, self.chunk_frames).reshape(-1, self.layout.dim)
         # FAST falls back to zeros (the mid-range value) for a chunk that fails.
         scaled[whole * self.chunk_frames :] = 0.0
