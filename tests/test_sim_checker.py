@@ -194,3 +194,10 @@ def test_config_rejects_bad_thresholds(values):
 def test_config_round_trips_through_a_dict():
     config = SimCheckConfig(jitter_rad_s2=12.0)
     assert SimCheckConfig.from_dict(config.to_dict()) == config
+
+
+def test_a_real_fall_is_rejected(checker):
+    """amp/fallAndGetUp1_subject1 lies on the floor: a robot must not be sent into it."""
+    clip = load_reference_clip(fetch("amp/fallAndGetUp1_subject1"))
+    report = checker.check(G1Trajectory.from_qpos(clip.qpos()[1000:1100], clip.fps))
+    assert "root_tilt" in report.failed_names, report.summary()
