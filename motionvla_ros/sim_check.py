@@ -23,6 +23,14 @@ To drive a ``joint_trajectory_controller`` with approved motions only, remap the
 output onto the controller's input::
 
     --ros-args -r sim_check/approved_trajectory:=/joint_trajectory_controller/joint_trajectory
+
+Closing the loop in simulation: with ``head_camera_rate_hz`` > 0 the node also
+publishes what the G1's head camera sees in its scene on ``camera/image``
+(sensor_msgs/Image, rgb8, sensor-data QoS), the topic the generator reads, so the
+model sees the simulated objects. With ``video_dir`` set, every trajectory the
+simulator judged is rendered to ``video_dir/trajectory_<stamp>_<passed|failed>.mp4``
+on a separate rendering thread (:mod:`motionvla_ros.scene_rendering`); the report
+names the file and goes out first, and ``~/video`` (JSON) says when it is written.
 """
 
 from __future__ import annotations
@@ -38,20 +46,25 @@ from typing import Any
 
 from nav_msgs.msg import Path
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import Image
 from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory
 
+from motionvla_ros.image_conversion import numpy_to_imgmsg
 from motionvla_ros.node_main import run_node
 from motionvla_ros.pairing import StampPairer
 from motionvla_ros.parameters import declare_config, param
+from motionvla_ros.scene_rendering import RenderSettings, SceneRenderWorker
 from motionvla_ros.trajectory_messages import (
     TrajectoryMessageError,
     msgs_to_trajectory,
     stamp_key,
 )
 
-__all__ = ["SimCheckNode", "SimCheckNodeConfig", "main"]
+__all__ = ["HEAD_CAMERA_FRAME", "SimCheckNode", "SimCheckNodeConfig", "main"]
+
+HEAD_CAMERA_FRAME = "head_camera"
 
 
 @dataclass(frozen=True)
@@ -65,10 +78,43 @@ class SimCheckNodeConfig:
     )
     max_pending: int = param(4, "Trajectories that may wait for a check.", (1, 100))
     frame_id: str = param("world", "frame_id expected on trajectories (others are refused).")
+    head_camera_rate_hz: float = param(
+        0.0, "Publish the simulated head camera on camera/image at this rate (0: off).",
+        (0.0, 60.0),
+    )  # fmt: skip
+    head_camera_width: int = param(320, "Head-camera image width, pixels.", (16, 4096))
+    head_camera_height: int = param(240, "Head-camera image height, pixels.", (16, 4096))
+    video_dir: str = param("", "Write an MP4 of every checked trajectory here ('' : none).")
+    video_fps: float = param(10.0, "Frame rate of the videos.", (1.0, 120.0))
+    video_width: int = param(320, "Video width, pixels.", (16, 4096))
+    video_height: int = param(240, "Video height, pixels.", (16, 4096))
+    max_videos_pending: int = param(
+        2, "Videos that may wait for rendering; later ones are skipped.", (1, 100)
+    )
 
     def __post_init__(self) -> None:
         if self.thresholds_file and not FilePath(self.thresholds_file).is_file():
             raise ValueError(f"thresholds_file {self.thresholds_file!r} does not exist")
+        if (
+            self.video_dir
+            and FilePath(self.video_dir).exists()
+            and not FilePath(self.video_dir).is_dir()
+        ):
+            raise ValueError(f"video_dir {self.video_dir!r} exists and is not a directory")
+
+    @property
+    def render_settings(self) -> RenderSettings:
+        return RenderSettings(
+            head_width=self.head_camera_width,
+            head_height=self.head_camera_height,
+            video_width=self.video_width,
+            video_height=self.video_height,
+            video_fps=self.video_fps,
+        )
+
+    @property
+    def renders(self) -> bool:
+        return self.head_camera_rate_hz > 0 or bool(self.video_dir)
 
 
 def _make_checker(config: SimCheckNodeConfig):
@@ -76,7 +122,7 @@ def _make_checker(config: SimCheckNodeConfig):
     # Imported here so that the node still starts (and withholds everything, saying
     # why) where the simulator cannot be imported.
     try:
-        from sim import checker, scene
+        from sim import checker
         from sim import config as sim_config
     except ImportError as error:
         return None, f"simulation check unavailable: {error}"
@@ -84,10 +130,13 @@ def _make_checker(config: SimCheckNodeConfig):
     if config.thresholds_file:
         values = json.loads(FilePath(config.thresholds_file).read_text())
         thresholds = sim_config.SimCheckConfig.from_dict(values)
-    description = (
-        None if config.scene_seed < 0 else scene.SceneDescription.random(config.scene_seed)
-    )
-    return checker.SimChecker(thresholds, scene=description), ""
+    return checker.SimChecker(thresholds, scene=_scene(config)), ""
+
+
+def _scene(config: SimCheckNodeConfig):
+    from sim.scene import SceneDescription
+
+    return None if config.scene_seed < 0 else SceneDescription.random(config.scene_seed)
 
 
 class SimCheckNode(Node):
@@ -116,7 +165,53 @@ class SimCheckNode(Node):
         self.create_subscription(JointTrajectory, "joint_trajectory", self._on_joints, reliable)
         self.create_subscription(Path, "root_path", self._on_path, reliable)
         self.create_timer(min(0.5, self.config.pair_timeout_s / 2), self._expire)
-        self.get_logger().info(f"ready: scene_seed={self.config.scene_seed}")
+        self._renders = self._start_rendering() if self.config.renders else None
+        self.get_logger().info(
+            f"ready: scene_seed={self.config.scene_seed} "
+            f"head_camera_rate_hz={self.config.head_camera_rate_hz} "
+            f"video_dir={self.config.video_dir!r}"
+        )
+
+    # --- pictures ------------------------------------------------------------------
+    def _start_rendering(self) -> SceneRenderWorker | None:
+        if self._checker is None:  # no simulator: nothing to render either
+            return None
+        self._video_pub = self.create_publisher(
+            String, "~/video", QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+        )
+        video_dir = FilePath(self.config.video_dir) if self.config.video_dir else None
+        renders = SceneRenderWorker(
+            _scene(self.config),
+            self.config.render_settings,
+            video_dir,
+            self._publish_video_event,
+            max_pending=self.config.max_videos_pending,
+        )
+        if self.config.head_camera_rate_hz > 0:
+            self._head_image: Image | None = None
+            self._camera_pub = self.create_publisher(Image, "camera/image", qos_profile_sensor_data)
+            renders.head_view().add_done_callback(self._on_head_view)
+            self.create_timer(1.0 / self.config.head_camera_rate_hz, self._publish_head_camera)
+        return renders
+
+    def _on_head_view(self, future) -> None:
+        error = future.exception()
+        if error is not None:
+            self.get_logger().error(f"head camera cannot be rendered: {error}")
+            return
+        self._head_image = numpy_to_imgmsg(future.result(), "rgb8", frame_id=HEAD_CAMERA_FRAME)
+
+    def _publish_head_camera(self) -> None:
+        image = self._head_image
+        if image is None or not self.context.ok():
+            return
+        image.header.stamp = self.get_clock().now().to_msg()
+        self._camera_pub.publish(image)
+
+    def _publish_video_event(self, event: dict[str, Any]) -> None:
+        if not self.context.ok():
+            return
+        self._video_pub.publish(String(data=json.dumps({"node": self.get_name(), **event})))
 
     # --- inputs --------------------------------------------------------------------
     def _on_joints(self, msg: JointTrajectory) -> None:
@@ -195,23 +290,23 @@ class SimCheckNode(Node):
         report = self._checker.check(trajectory)
         self.stats["checked"] += 1
         elapsed_ms = round((time.perf_counter() - started) * 1e3, 1)
+        video = None
+        if self._renders is not None:
+            video = self._renders.submit_video(stamp_ns, trajectory, report.passed)
+        details = {"report": report.to_dict(), "check_ms": elapsed_ms,
+                   "video": None if video is None else str(video)}  # fmt: skip
         if not report.passed:
-            self._withhold(stamp_ns, report.summary(), report=report.to_dict(), check_ms=elapsed_ms)
+            self._withhold(stamp_ns, report.summary(), **details)
             return
         self._approved_path_pub.publish(path)
         self._approved_pub.publish(joints)
         self.stats["passed"] += 1
-        self._publish_report(
-            stamp_ns,
-            True,
-            forwarded=True,
-            reason=report.summary(),
-            report=report.to_dict(),
-            check_ms=elapsed_ms,
-        )
+        self._publish_report(stamp_ns, True, forwarded=True, reason=report.summary(), **details)
 
     def close(self) -> None:
         self._checks.shutdown(wait=True, cancel_futures=True)
+        if self._renders is not None:
+            self._renders.close()
 
 
 def main(args: list[str] | None = None) -> int:

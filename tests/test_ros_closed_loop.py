@@ -1,0 +1,143 @@
+"""The loop closed in MuJoCo: sim_check's head camera feeds motion_generator; MP4s of checks.
+
+Two node processes over DDS: ``sim_check`` in a seeded scene with one red box ahead
+publishes its simulated head camera, ``motion_generator`` (clips backend) takes those
+frames as its camera, and every checked trajectory is rendered to an MP4.
+"""
+
+from __future__ import annotations
+
+import math
+
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import Image
+from std_msgs.msg import String
+
+from motionvla_ros.image_conversion import imgmsg_to_rgb8
+from motionvla_ros.trajectory_messages import stamp_key
+from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, wait_for
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
+DOMAIN = 75
+SCENE_WITH_A_RED_BOX = 34  # SceneDescription.random(34): one red box 2.3 m straight ahead
+VIDEO_FPS = 10.0
+DURATION_S = 2.0
+
+
+class Rig:
+    def __init__(self, tmp_path_factory) -> None:
+        logs = tmp_path_factory.mktemp("closed_loop")
+        self.video_dir = logs / "videos"
+        self.sim = NodeProcess(
+            "motionvla_ros.sim_check", DOMAIN,
+            ["--params-file", str(PARAMS_FILE), "-p", f"scene_seed:={SCENE_WITH_A_RED_BOX}",
+             "-p", "head_camera_rate_hz:=10.0", "-p", f"video_dir:={self.video_dir}",
+             "-p", f"video_fps:={VIDEO_FPS}"],
+            logs / "sim_check.log",
+        )  # fmt: skip
+        self.generator = NodeProcess(
+            "motionvla_ros.motion_generator", DOMAIN,
+            ["--params-file", str(PARAMS_FILE), "-p", "backend:=clips",
+             "-p", f"duration_s:={DURATION_S}"],
+            logs / "generator.log",
+        )  # fmt: skip
+        self.probe = Probe(DOMAIN)
+        self.frames = self.probe.collect(Image, "/camera/image", qos_profile_sensor_data)
+        self.status = self.probe.json_collect("/motion_generator/status")
+        self.reports = self.probe.json_collect("/sim_check/report")
+        self.videos = self.probe.json_collect("/sim_check/video")
+        self.commands = self.probe.node.create_publisher(String, "/command", 10)
+        wait_for(
+            lambda: (
+                self.commands.get_subscription_count()
+                and self.probe.node.count_subscribers("/joint_trajectory")
+                and self.probe.node.count_publishers("/sim_check/video")
+                and self.frames
+            ),
+            timeout_s=90,
+            what="both nodes and the first head-camera frame",
+        )
+
+    def close(self) -> None:
+        self.probe.close()
+        for node in (self.generator, self.sim):
+            if node.alive():
+                node.stop()
+
+    def first(self, messages: list[dict], what: str, timeout_s: float = 60.0, **match) -> dict:
+        return wait_for(
+            lambda: next(
+                (m for m in messages if all(m.get(k) == v for k, v in match.items())), None
+            ),
+            timeout_s,
+            what,
+        )
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory):
+    rig = Rig(tmp_path_factory)
+    yield rig
+    rig.close()
+
+
+@pytest.fixture(scope="module")
+def checked(rig):
+    """One command through both nodes: its final status and sim_check's report."""
+    text = "walk to the red box"
+    rig.commands.publish(String(data=text))
+    done = rig.first(rig.status, "the generator's result", command=text, state="done")
+    report = rig.first(rig.reports, "the report", stamp_ns=done["stamp_ns"])
+    return text, done, report
+
+
+def test_head_camera_shows_the_red_box(rig):
+    frame = rig.frames[-1]
+    assert (frame.width, frame.height, frame.encoding) == (320, 240, "rgb8")
+    assert frame.header.frame_id == "head_camera"
+    rgb = imgmsg_to_rgb8(frame).astype(int)
+    red = (rgb[..., 0] > 120) & (rgb[..., 1] < 60) & (rgb[..., 2] < 60)
+    # The box 2.3 m ahead covers a patch of the image; the bare floor has no red at all.
+    assert red.sum() > 200, red.sum()
+    columns = np.nonzero(red.any(axis=0))[0]
+    assert abs(columns.mean() - frame.width / 2) < frame.width / 4  # straight ahead
+
+
+def test_generator_uses_the_simulated_frames(rig, checked):
+    text, _done, _report = checked
+    generating = rig.first(rig.status, "generating", command=text, state="generating")
+    seen = {stamp_key(f.header.stamp) for f in rig.frames}
+    assert generating["image_stamp_ns"] in seen
+    beat = wait_for(
+        lambda: next((s for s in reversed(rig.status) if s.get("heartbeat")), None),
+        what="a heartbeat",
+    )
+    assert beat["images_received"] > 0 and beat["images_rejected"] == 0
+
+
+def test_checked_trajectory_is_written_as_an_mp4(rig, checked):
+    _text, done, report = checked
+    assert report["video"], report
+    event = rig.first(rig.videos, "the video", timeout_s=120, stamp_ns=done["stamp_ns"])
+    assert event["written"], event
+    assert event["path"] == report["video"]
+    verdict = "passed" if report["passed"] else "failed"
+    assert event["path"].endswith(f"trajectory_{done['stamp_ns']}_{verdict}.mp4")
+    with imageio.get_reader(event["path"]) as reader:
+        frames = np.stack(list(reader.iter_data()))
+    expected = math.floor(done["duration_s"] * VIDEO_FPS + 1e-9) + 1
+    assert frames.shape == (expected, 240, 320, 3)
+    assert event["frames"] == expected
+    assert frames.std() > 5  # a picture, not a blank buffer
+    assert not list(rig.video_dir.glob(".*partial*"))
+    assert rig.sim.alive() and rig.generator.alive()
+
+
+def test_nodes_stop_cleanly(rig):
+    assert rig.generator.stop() == 0
+    assert rig.sim.stop() == 0
+    assert "Traceback" not in rig.sim.output() + rig.generator.output()
