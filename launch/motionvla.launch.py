@@ -2,7 +2,10 @@
 
 Starts ``motion_generator`` and (``use_sim:=true``) ``sim_check`` with the
 package's ``config/motionvla.yaml``. Arguments: ``model_path``, ``device``,
-``use_sim``, ``scene`` (sim scene seed, -1 for the bare scene) and ``backend``.
+``use_sim``, ``scene`` (sim scene seed, -1 for the bare scene), ``backend``,
+``head_camera_hz`` (sim_check publishes its simulated head camera on
+``camera/image``: the loop closed in simulation) and ``video_dir`` (an MP4 per
+checked trajectory).
 Where ``launch`` is not installed, ``motionvla-bringup`` takes the same
 arguments and starts the same processes.
 """
@@ -32,6 +35,14 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("use_sim", default_value="true", description="start sim_check"),
         DeclareLaunchArgument("scene", default_value="-1", description="sim scene seed"),
         DeclareLaunchArgument("backend", default_value="model", description="model|clips"),
+        DeclareLaunchArgument(
+            "head_camera_hz",
+            default_value="0.0",
+            description="sim_check publishes its simulated head camera on camera/image (0: off)",
+        ),
+        DeclareLaunchArgument(
+            "video_dir", default_value="", description="sim_check writes an MP4 per check here"
+        ),
     ]
     # Camera frames exceed Fast DDS's default 512 KB shared-memory segment.
     profile = SetEnvironmentVariable(
@@ -59,7 +70,13 @@ def generate_launch_description() -> LaunchDescription:
         output="screen",
         parameters=[
             params_file,
-            {"scene_seed": ParameterValue(LaunchConfiguration("scene"), value_type=int)},
+            {
+                "scene_seed": ParameterValue(LaunchConfiguration("scene"), value_type=int),
+                "head_camera_rate_hz": ParameterValue(
+                    LaunchConfiguration("head_camera_hz"), value_type=float
+                ),
+                "video_dir": ParameterValue(LaunchConfiguration("video_dir"), value_type=str),
+            },
         ],
         condition=IfCondition(LaunchConfiguration("use_sim")),
     )

@@ -6,6 +6,7 @@ separate processes with the same parameter file and the same arguments::
 
     motionvla-bringup model_path:=/models/motionvla device:=cuda use_sim:=true scene:=3
     motionvla-bringup --backend clips --use-sim false
+    motionvla-bringup backend:=clips scene:=25 head_camera_hz:=10 video_dir:=outputs/videos
 
 Arguments may be written as launch arguments (``name:=value``) or as options
 (``--name value``). SIGINT and SIGTERM are forwarded to every node; a node that
@@ -92,6 +93,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--use-sim", type=_bool, default=True, help="start sim_check too")
     parser.add_argument("--scene", type=int, default=-1, help="sim scene seed (-1: bare)")
     parser.add_argument("--backend", default="", help="model | clips (default: parameter file)")
+    parser.add_argument(
+        "--head-camera-hz", type=float, default=0.0,
+        help="publish sim_check's simulated head camera on camera/image (0: off)",
+    )  # fmt: skip
+    parser.add_argument("--video-dir", default="", help="sim_check writes an MP4 per check here")
     parser.add_argument("--params-file", type=Path, default=None, help="ROS parameter YAML")
     parser.add_argument("--stop-timeout-s", type=float, default=10.0)
     # Launch-style `name:=value` arguments become `--name value`.
@@ -111,7 +117,11 @@ def build_commands(args: argparse.Namespace) -> dict[str, list[str]]:
             "device": args.device,
             "backend": args.backend,
         },
-        "sim_check": {"scene_seed": str(args.scene)},
+        "sim_check": {
+            "scene_seed": str(args.scene),
+            "head_camera_rate_hz": str(args.head_camera_hz) if args.head_camera_hz else "",
+            "video_dir": args.video_dir,
+        },
     }
     commands = {}
     for name, spec in NODES.items():
@@ -128,6 +138,7 @@ def build_commands(args: argparse.Namespace) -> dict[str, list[str]]:
 
 def _node_environment() -> dict[str, str]:
     env = dict(os.environ)
+    env.setdefault("MUJOCO_GL", "egl")  # sim_check renders off-screen
     if "FASTDDS_DEFAULT_PROFILES_FILE" not in env:
         env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(find_share_file("config/fastdds_shm.xml"))
     # Run the same package the bring-up itself was imported from.

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from motionvla_ros.bringup import CONSOLE_SCRIPTS, NODES, parse_args
+from motionvla_ros.bringup import CONSOLE_SCRIPTS, NODES, build_commands, parse_args
 from tests.ros_helpers import ROOT, ros_env
 
 pytestmark = [pytest.mark.ros]
@@ -58,17 +58,19 @@ def test_launch_file_starts_the_registered_executables():
 
 def test_launch_arguments_are_the_bringup_arguments():
     declared = {ast.literal_eval(call.args[0]) for call in _launch_calls("DeclareLaunchArgument")}
-    assert declared == {"model_path", "device", "use_sim", "scene", "backend"}
+    assert declared == {"model_path", "device", "use_sim", "scene", "backend",
+                        "head_camera_hz", "video_dir"}  # fmt: skip
     args = parse_args([f"{name}:={value}" for name, value in (
         ("model_path", "/m"), ("device", "cpu"), ("use_sim", "false"), ("scene", "3"),
-        ("backend", "clips"))])  # fmt: skip
-    assert (args.model_path, args.device, args.use_sim, args.scene, args.backend) == (
-        "/m",
-        "cpu",
-        False,
-        3,
-        "clips",
-    )
+        ("backend", "clips"), ("head_camera_hz", "10"), ("video_dir", "/v"))])  # fmt: skip
+    parsed = (args.model_path, args.device, args.use_sim, args.scene, args.backend,
+              args.head_camera_hz, args.video_dir)  # fmt: skip
+    assert parsed == ("/m", "cpu", False, 3, "clips", 10.0, "/v")
+    sim_command = build_commands(args)
+    assert "sim_check" not in sim_command  # use_sim false
+    args.use_sim = True
+    sim_command = build_commands(args)["sim_check"]
+    assert "head_camera_rate_hz:=10.0" in sim_command and "video_dir:=/v" in sim_command
 
 
 def test_setup_and_installed_entry_points_agree():
