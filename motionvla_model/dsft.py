@@ -619,12 +619,14 @@ def _dimension_weights(
 ) -> np.ndarray:
     """Per-dimension weights ``w_d >= min_dim_weight`` (median 1), see the module docstring.
 
-    ``w_d`` is the mean joint displacement (over all joints and frames of a clip) when
-    ``z_d`` is raised by one unit for one window in the middle of the clip, averaged
-    over up to four training clips of at most 10 s. Measured, not assumed: it finds that
-    only the root channels and ric positions move the joints, and how much a root
-    velocity error costs once it is integrated. Layouts without a joint recovery here
-    (ViMoGen) get uniform weights.
+    ``w_d`` is the mean joint displacement (over all joints and frames of a clip) per
+    unit error in ``z_d`` over one window in the middle of the clip, averaged over up
+    to four training clips of at most 10 s. Measured, not assumed: it finds that only
+    the root channels and ric positions move the joints, and how much a root velocity
+    error costs once it is integrated. With Phys DC feedback a window's error is paid
+    back in the next window, so the probe is then ``+1`` for one window and ``-1`` for
+    the next (halved); without it, ``+1`` for one window, whose integral persists.
+    Layouts without a joint recovery here (ViMoGen) get uniform weights.
     """
     if not config.joint_weighting or layout.name != "humanml3d":
         return np.ones(layout.dim)
@@ -635,13 +637,16 @@ def _dimension_weights(
     sensitivity = np.zeros(layout.dim)
     for x in tqdm(probes, desc="DSFT joint sensitivity", disable=not progress):
         x = x[: 10 * round(config.fps)]
-        start = max(len(x) // 2 - W // 2, 0)
+        start = max(len(x) // 2 - W, 0)
         reference = features_to_joints(x)
         # One perturbed copy per dimension, recovered in a single batched call.
         perturbed = np.repeat(x[None], layout.dim, axis=0)
         dims = np.arange(layout.dim)
         perturbed[dims, start : start + W, dims] += delta * stats.std[:, None]
+        if config.phys_feedback:
+            perturbed[dims, start + W : start + 2 * W, dims] -= delta * stats.std[:, None]
         moved = np.linalg.norm(features_to_joints(perturbed) - reference, axis=-1)
-        sensitivity += moved.mean(axis=(1, 2)) / delta / len(probes)
+        windows = 2 if config.phys_feedback else 1
+        sensitivity += moved.mean(axis=(1, 2)) / delta / windows / len(probes)
     reference_weight = np.median(sensitivity[sensitivity > 0]) if (sensitivity > 0).any() else 1
     return np.maximum(sensitivity / reference_weight, config.min_dim_weight)
