@@ -15,9 +15,13 @@ output directory:
 
 ::
 
-    motionvla-demo                                   # outputs/demo/
+    motionvla-demo                                   # outputs/demo/, default model if built
     motionvla-demo --backend model --model-path DIR --device cuda
     motionvla-demo --quick --output-dir /tmp/demo    # two short commands
+
+``--backend auto`` (the default) runs the bundled default model when it has been
+built (``motionvla-train default`` caches it in ``$MOTIONVLA_DEFAULT_MODEL`` or
+``~/.cache/motionvla/default-model``) and the recorded-clip backend otherwise.
 
 Exit status: 0 when every command got a verdict (passed or failed), 1 otherwise.
 """
@@ -40,12 +44,33 @@ import yaml
 
 from motionvla_ros.bringup import find_share_file
 
-__all__ = ["CommandOutcome", "DemoClient", "main", "run_demo"]
+__all__ = ["CommandOutcome", "DemoClient", "default_model_dir", "main", "run_demo"]
 
 DEFAULT_SCENE = 25  # SceneDescription.random(25): white cylinder, red box, green box
 DEFAULT_COMMANDS = ("walk forward", "walk to the red box", "turn around")
 QUICK_COMMANDS = ("walk forward", "walk to the red box")
 _FINAL_STATES = ("done", "error", "rejected", "cancelled")
+
+
+def default_model_dir() -> Path:
+    """Where ``motionvla-train default`` caches the bundled default model."""
+    # The same rule as training.default_model.default_model_dir; the ROS layer does
+    # not import the training package.
+    env = os.environ.get("MOTIONVLA_DEFAULT_MODEL")
+    return Path(env) if env else Path.home() / ".cache" / "motionvla" / "default-model"
+
+
+def _resolve_backend(args: argparse.Namespace) -> None:
+    if args.backend != "auto":
+        return
+    model_dir = args.model_path or default_model_dir()
+    if (model_dir / "config.json").is_file():
+        args.backend, args.model_path = "model", model_dir
+        _say(f"model: {model_dir}")
+    else:
+        args.backend = "clips"
+        _say(f"no default model in {model_dir} (build it with `motionvla-train default`); "
+             "using recorded G1 clips")  # fmt: skip
 
 
 def _say(message: str) -> None:
@@ -273,6 +298,7 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
     from sim.scene import SceneDescription
 
     started = time.perf_counter()
+    _resolve_backend(args)
     out: Path = args.output_dir
     video_dir = out / "videos"
     video_dir.mkdir(parents=True, exist_ok=True)
@@ -355,7 +381,7 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="motionvla-demo", description=__doc__.split("\n")[0])
     parser.add_argument("--output-dir", type=Path, default=Path("outputs/demo"))
-    parser.add_argument("--backend", default="clips", choices=("model", "clips"))
+    parser.add_argument("--backend", default="auto", choices=("auto", "model", "clips"))
     parser.add_argument("--model-path", type=Path, default=None, help="checkpoint directory")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--scene", type=int, default=DEFAULT_SCENE, help="scene seed")

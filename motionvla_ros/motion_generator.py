@@ -104,6 +104,7 @@ class MotionGeneratorNode(Node):
         self._request_counter = 0
         self._stats = {"images_received": 0, "images_rejected": 0, "commands": 0, "published": 0}
         self._last_image_error = ""
+        self._pipeline_error = ""  # why the pipeline could not load, until a request succeeds
         self._image_latency_ms: deque[float] = deque(maxlen=300)
 
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -151,6 +152,10 @@ class MotionGeneratorNode(Node):
     def _on_worker_event(self, event: dict[str, Any]) -> None:
         if event["state"] == "error":
             self.get_logger().warning(f"request {event['request_id']}: {event['reason']}")
+            if event["request_id"] is None:  # loading failed; requests retry the load
+                self._pipeline_error = event["reason"]
+        elif event["state"] == "done":
+            self._pipeline_error = ""
         self._publish_status(event)
 
     def image_stats(self) -> dict[str, Any]:
@@ -161,6 +166,7 @@ class MotionGeneratorNode(Node):
             if len(latencies)
             else None,
             "last_image_error": self._last_image_error,
+            "pipeline_error": self._pipeline_error,
         }
 
     def _heartbeat(self) -> None:

@@ -20,7 +20,7 @@ def test_quick_demo_leaves_verdicts_videos_and_a_summary(tmp_path):
     out = tmp_path / "demo"
     result = subprocess.run(
         [sys.executable, "-m", "motionvla_ros.demo", "--quick", "--output-dir", str(out),
-         "--domain-id", str(DOMAIN), "--commands", "walk to the red box"],
+         "--domain-id", str(DOMAIN), "--backend", "clips", "--commands", "walk to the red box"],
         env=ros_env(DOMAIN), cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

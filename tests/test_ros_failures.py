@@ -1,0 +1,125 @@
+"""What the nodes do when a part fails: no model, a corrupt checkpoint, sim_check gone.
+
+Each case runs real node processes in its own namespace on one ROS domain.
+"""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from std_msgs.msg import String
+from trajectory_msgs.msg import JointTrajectory
+
+from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, wait_for
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
+DOMAIN = 77
+RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+
+
+@pytest.fixture(scope="module")
+def probe():
+    probe = Probe(DOMAIN)
+    yield probe
+    probe.close()
+
+
+def _generator(namespace: str, log, *params: str) -> NodeProcess:
+    ros_args = ["-r", f"__ns:=/{namespace}", "--params-file", str(PARAMS_FILE),
+                "-p", "status_period_s:=0.2"]  # fmt: skip
+    for param in params:
+        ros_args += ["-p", param]
+    return NodeProcess("motionvla_ros.motion_generator", DOMAIN, ros_args, log)
+
+
+def _final(status: list[dict], text: str, timeout_s: float = 60.0) -> dict:
+    return wait_for(
+        lambda: next(
+            (s for s in status if s.get("command") == text
+             and s["state"] in ("done", "error", "cancelled", "rejected")),
+            None,
+        ),
+        timeout_s,
+        f"a final status for {text!r}",
+    )  # fmt: skip
+
+
+def _corrupt_checkpoint(directory):
+    directory.mkdir()
+    (directory / "config.json").write_text('{"model_type": "motionvla", "hidden_size": ')
+    (directory / "model.safetensors").write_bytes(b"\x00\x01 not a safetensors file" * 40)
+    return directory
+
+
+@pytest.mark.parametrize("case", ["missing", "corrupt"])
+def test_unloadable_model_is_reported_and_the_node_keeps_serving(probe, tmp_path, case):
+    model_dir = tmp_path / "no-such-model" if case == "missing" else _corrupt_checkpoint(
+        tmp_path / "corrupt-model"
+    )  # fmt: skip
+    node = _generator(case, tmp_path / "node.log", "backend:=model",
+                      f"model_path:={model_dir}", "device:=cpu")  # fmt: skip
+    status = probe.json_collect(f"/{case}/motion_generator/status")
+    commands = probe.node.create_publisher(String, f"/{case}/command", RELIABLE)
+    try:
+        beat = wait_for(
+            lambda: next((s for s in status if s.get("heartbeat") and s["pipeline_error"]), None),
+            90,
+            "a heartbeat that names the load failure",
+        )
+        assert str(model_dir) in beat["pipeline_error"], beat
+        wait_for(commands.get_subscription_count, 30, "the command subscription")
+        for text in ("walk forward", "turn around"):  # every command answers, none hangs
+            commands.publish(String(data=text))
+            final = _final(status, text)
+            assert final["state"] == "error" and str(model_dir) in final["reason"], final
+        assert node.alive()
+        assert node.stop() == 0
+        assert "Traceback" not in node.output()
+    finally:
+        if node.alive():
+            node.stop(signal.SIGKILL)
+
+
+def test_generator_keeps_serving_when_sim_check_is_down(probe, tmp_path):
+    generator = _generator("simdown", tmp_path / "generator.log", "backend:=clips",
+                           "duration_s:=1.0")  # fmt: skip
+    sim = NodeProcess(
+        "motionvla_ros.sim_check", DOMAIN,
+        ["-r", "__ns:=/simdown", "--params-file", str(PARAMS_FILE)], tmp_path / "sim.log",
+    )  # fmt: skip
+    status = probe.json_collect("/simdown/motion_generator/status")
+    reports = probe.json_collect("/simdown/sim_check/report")
+    approved = probe.collect(JointTrajectory, "/simdown/sim_check/approved_trajectory", RELIABLE)
+    commands = probe.node.create_publisher(String, "/simdown/command", RELIABLE)
+    try:
+        wait_for(
+            lambda: (
+                commands.get_subscription_count()
+                and probe.node.count_subscribers("/simdown/joint_trajectory")
+            ),
+            90,
+            "both nodes",
+        )
+        commands.publish(String(data="walk forward"))
+        first = _final(status, "walk forward")
+        wait_for(lambda: any(r["stamp_ns"] == first["stamp_ns"] for r in reports), 60, "a verdict")
+        sim.process.send_signal(signal.SIGKILL)  # the simulator dies without a word
+        sim.process.wait(10)
+        forwarded_before = len(approved)
+        for text in ("jog forward", "turn around", "walk backward"):
+            commands.publish(String(data=text))
+            final = _final(status, text)
+            assert final["state"] == "done", final  # generation does not depend on sim_check
+        assert generator.alive()
+        wait_for(lambda: probe.node.count_subscribers("/simdown/joint_trajectory") == 0, 30,
+                 "DDS to notice that sim_check is gone")  # fmt: skip
+        assert len(approved) == forwarded_before  # nothing reaches the robot unchecked
+        assert len(reports) == 1
+        assert generator.stop() == 0
+    finally:
+        for node in (generator, sim):
+            if node.alive():
+                node.stop(signal.SIGKILL)
