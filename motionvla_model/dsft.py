@@ -15,7 +15,9 @@ A feature sequence ``x [T, D]`` (HumanML3D 263-d by default) becomes two token s
    clip length, and the window count is the clip length;
 5. quantise with one step per stream, ``q = clip(round(c / step), -L, L)``; by reverse
    water-filling, one step for all coefficients of an orthonormal transform minimises
-   squared error at a given rate, so the weighting of step 2 decides what is precise;
+   squared error at a given rate, so the weighting of step 2 decides what is precise
+   (rounding has a dead zone, and the Phys DC rounding error is fed into the next
+   window so integrated root motion does not drift);
 6. order each window's ``K * P`` integers by decreasing training variance (zeros
    gather at the end) and compress with byte-pair encoding
    (:class:`~motionvla_model.integer_bpe.IntegerBPE`), one pre-token per window.
@@ -76,9 +78,13 @@ class DSFTConfig:
 
     ``k_*`` DCT coefficients are kept per component per window of ``window_frames``;
     ``*_components`` principal directions per stream; ``*_step`` is the quantisation
-    step in weighted normalised units; quantised values are clamped to
-    ``[-max_level, max_level]``. ``min_dim_weight`` floors the joint-sensitivity weight
-    of a dimension, relative to the median weight. Decoding caps motion at
+    step in weighted normalised units, and ``q = sign(c) floor(|c| / step + rounding)``
+    (``rounding = 0.5`` is plain rounding; less widens the zero bin, a dead zone that
+    saves more tokens than it costs accuracy); quantised values are clamped to
+    ``[-max_level, max_level]`` (a coefficient whose training range would not fit gets a
+    wider step). ``joint_weighting`` weights dimensions by measured joint sensitivity,
+    floored at ``min_dim_weight`` of the median weight; ``phys_feedback`` carries each
+    Phys window's DC rounding error into the next window. Decoding caps motion at
     ``max_seconds``.
     """
 
@@ -89,13 +95,14 @@ class DSFTConfig:
     phys_components: int = 12
     k_base: int = 5
     k_phys: int = 4
-    base_step: float = 1.5
+    base_step: float = 1.2
     phys_step: float = 1.5
     max_level: int = 255
     base_vocab_size: int = 4096
     phys_vocab_size: int = 4096
     joint_weighting: bool = True
     phys_feedback: bool = True
+    rounding: float = 0.35
     min_dim_weight: float = 0.02
     max_seconds: float = 60.0
 
@@ -109,6 +116,7 @@ class DSFTConfig:
             (self.window_frames >= 2, f"window_frames must be >= 2, got {self.window_frames}"),
             (self.max_level >= 1, f"max_level must be >= 1, got {self.max_level}"),
             (0 < self.min_dim_weight <= 1, "min_dim_weight must be in (0, 1]"),
+            (0 < self.rounding <= 0.5, f"rounding must be in (0, 0.5], got {self.rounding}"),
             (
                 math.isfinite(self.max_seconds) and self.max_seconds * self.fps >= 1,
                 f"max_seconds must cover at least one frame, got {self.max_seconds}",
@@ -188,6 +196,7 @@ class _StreamTransform:
     max_level: int
 
     feedback: bool  # carry the DC rounding error into the next window of the clip
+    rounding: float  # 0.5: round to nearest; smaller: a wider zero bin (dead zone)
 
     def quantise(
         self, z_windows: np.ndarray, counts: Sequence[int]
@@ -202,7 +211,8 @@ class _StreamTransform:
         instead of drifting as a random walk.
         """
         coefficients = window_dct((z_windows * self.weights) @ self.basis, self.keep)
-        levels = np.rint(coefficients / self.steps)
+        scaled = coefficients / self.steps
+        levels = np.sign(scaled) * np.floor(np.abs(scaled) + self.rounding)
         if self.feedback:
             starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
             counts = np.asarray(counts)
@@ -310,6 +320,7 @@ class DSFTTokenizer:
                 window_frames=config.window_frames,
                 max_level=config.max_level,
                 feedback=stream == "phys" and config.phys_feedback,
+                rounding=config.rounding,
             )
             symbols[stream], _ = streams[stream].quantise(windows[..., dims], counts)
 
@@ -567,6 +578,7 @@ class DSFTTokenizer:
                 window_frames=config.window_frames,
                 max_level=config.max_level,
                 feedback=stream == "phys" and config.phys_feedback,
+                rounding=config.rounding,
             )
             for stream, saved in state["streams"].items()
         }
