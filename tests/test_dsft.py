@@ -182,6 +182,9 @@ def test_encode_rejects_clips_longer_than_the_cap(tokenizer):
         {"phys_vocab_size": 100},
         {"fps": -1.0},
         {"max_seconds": 0.0},
+        {"rounding": 0.0},
+        {"rounding": 0.7},
+        {"min_dim_weight": 0.0},
     ],
 )
 def test_config_rejects_bad_values(overrides):
