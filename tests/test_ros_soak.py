@@ -1,0 +1,95 @@
+"""Soak: 500 commands through motion_generator (clips) and sim_check; memory stays flat.
+
+Commands arrive at ~25 per second, faster than the simulator judges them, so
+sim_check exercises both its check path and its refusal path ("already wait").
+The resident memory of both node processes is sampled after a warm-up and at the
+end; every command must end in a final status and every published trajectory in a
+verdict.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from std_msgs.msg import String
+
+from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, wait_for
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
+DOMAIN = 76
+COMMANDS = 500
+WARM_UP = 100
+# Growth allowed per node after the warm-up. A leak of one trajectory message per
+# command (~30 KB) would add ~12 MB over the remaining 400 commands.
+RSS_GROWTH_LIMIT_MB = 8.0
+TEXTS = ("walk forward", "jog backward", "turn around", "walk sideways left")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def test_500_commands_keep_memory_flat(tmp_path):
+    generator = NodeProcess(
+        "motionvla_ros.motion_generator", DOMAIN,
+        ["--params-file", str(PARAMS_FILE), "-p", "backend:=clips", "-p", "duration_s:=1.0"],
+        tmp_path / "generator.log",
+    )  # fmt: skip
+    sim = NodeProcess(
+        "motionvla_ros.sim_check", DOMAIN,
+        ["--params-file", str(PARAMS_FILE)], tmp_path / "sim.log",
+    )  # fmt: skip
+    probe = Probe(DOMAIN)
+    try:
+        status = probe.json_collect("/motion_generator/status")
+        reports = probe.json_collect("/sim_check/report")
+        commands = probe.node.create_publisher(
+            String, "/command", QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+        )
+        wait_for(
+            lambda: (
+                commands.get_subscription_count()
+                and probe.node.count_subscribers("/joint_trajectory")
+                and probe.node.count_publishers("/sim_check/report")
+            ),
+            90,
+            "both nodes",
+        )
+        processes = {"motion_generator": generator.process, "sim_check": sim.process}
+        rss_start: dict[str, float] = {}
+        for i in range(COMMANDS):
+            commands.publish(String(data=f"{TEXTS[i % len(TEXTS)]} {i}"))
+            time.sleep(0.04)
+            if i + 1 == WARM_UP:
+                rss_start = {name: _rss_mb(p.pid) for name, p in processes.items()}
+        finals = wait_for(
+            lambda: (
+                done := [s for s in status
+                         if s.get("state") in ("done", "error", "cancelled", "rejected")]
+            ) and len(done) >= COMMANDS and done,
+            60,
+            "a final status for every command",
+        )  # fmt: skip
+        published = {s["stamp_ns"] for s in finals if s["state"] == "done"}
+        wait_for(lambda: published <= {r["stamp_ns"] for r in reports}, 60, "every verdict")
+        rss_end = {name: _rss_mb(p.pid) for name, p in processes.items()}
+        growth = {name: rss_end[name] - rss_start[name] for name in processes}
+        print(f"RSS start {rss_start} end {rss_end} growth {growth}")
+        assert all(g < RSS_GROWTH_LIMIT_MB for g in growth.values()), growth
+        assert len(published) > COMMANDS / 2  # most commands generated, not just refused
+        checked = [r for r in reports if "already wait" not in r["reason"]]
+        assert checked, "sim_check never checked anything"
+        assert generator.alive() and sim.alive()
+        assert generator.stop() == 0 and sim.stop() == 0
+    finally:
+        probe.close()
+        for node in (generator, sim):
+            if node.alive():
+                node.stop()
