@@ -1,0 +1,99 @@
+"""What each phase trains: the motion-token rows (phase 1) or LoRA adapters (phase 2).
+
+Phase 1 (embedding warm-up). The new motion tokens start with untrained rows in the input
+embedding ``E`` and LM head ``H``. Only those rows may change: every other parameter is
+frozen, and a gradient hook multiplies the gradient of ``E`` (and of ``H`` when untied) by a
+row mask ``m`` (1 on motion-token rows, 0 elsewhere), ``∇E ← m ⊙ ∇E``. With weight decay 0,
+AdamW's update of a row whose gradient has always been zero is exactly zero
+(``m_t = v_t = 0``), so the frozen rows stay bit-identical. The hook works unchanged under
+DDP (it runs before the gradient is reduced), and the model keeps its own classes, so the
+checkpoint is a plain backbone.
+
+Phase 2 (LoRA SFT). Every ``nn.Linear`` of the language model gets a LoRA adapter
+``W x + (alpha / r) B A x`` (PEFT ``LoraConfig``); the LM head and the vision tower are left
+out of ``target_modules`` (PEFT's ``"all-linear"`` would wrap the vision tower too). The
+vision tower is frozen unless ``vision="lora"`` (adapters there too) or ``"full"`` (its
+weights train). Adapters are merged after training so the result is again a plain backbone.
+"""
+
+from __future__ import annotations
+
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model
+from torch import nn
+from transformers import PreTrainedModel
+
+from motionvla_model.motion_vocab import MotionTokenMap
+from training.config import PhaseConfig
+
+__all__ = [
+    "embedding_row_mask",
+    "language_linear_modules",
+    "prepare_phase1",
+    "prepare_phase2",
+    "vision_parameters",
+]
+
+
+def motion_token_ids(token_map: MotionTokenMap) -> torch.Tensor:
+    ids = [*token_map.base_ids, *token_map.phys_ids, token_map.bos_id, token_map.sep_id]
+    return torch.tensor([*ids, token_map.eos_id], dtype=torch.long)
+
+
+def embedding_row_mask(num_rows: int, token_map: MotionTokenMap) -> torch.Tensor:
+    """``[num_rows, 1]`` float mask, 1 on the motion-token rows."""
+    mask = torch.zeros(num_rows, 1)
+    mask[motion_token_ids(token_map)] = 1.0
+    return mask
+
+
+def _is_vision(name: str) -> bool:
+    return "visual" in name.split(".")
+
+
+def vision_parameters(backbone: nn.Module) -> dict[str, nn.Parameter]:
+    return {n: p for n, p in backbone.named_parameters() if _is_vision(n)}
+
+
+def language_linear_modules(backbone: PreTrainedModel, *, with_vision: bool = False) -> list[str]:
+    """Names of the ``nn.Linear`` modules LoRA wraps: the language model's, minus the LM head."""
+    head = backbone.get_output_embeddings()
+    return [
+        name
+        for name, module in backbone.named_modules()
+        if isinstance(module, nn.Linear)
+        and module is not head
+        and (with_vision or not _is_vision(name))
+    ]
+
+
+def prepare_phase1(backbone: PreTrainedModel, token_map: MotionTokenMap) -> list[nn.Parameter]:
+    """Freeze everything but the motion-token rows; returns the parameters to optimise."""
+    backbone.requires_grad_(False)
+    trainable: list[nn.Parameter] = []
+    for module in (backbone.get_input_embeddings(), backbone.get_output_embeddings()):
+        if module is None or any(module.weight is p for p in trainable):
+            continue  # tied weights: one parameter, one hook
+        weight = module.weight
+        weight.requires_grad_(True)
+        mask = embedding_row_mask(weight.shape[0], token_map).to(weight.device, weight.dtype)
+        weight.register_hook(lambda grad, mask=mask: grad * mask.to(grad.dtype))
+        trainable.append(weight)
+    return trainable
+
+
+def prepare_phase2(backbone: PreTrainedModel, config: PhaseConfig) -> PeftModel:
+    """Wrap ``backbone`` with LoRA adapters as ``config`` says (the backbone is modified)."""
+    targets = language_linear_modules(backbone, with_vision=config.vision == "lora")
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=targets,
+        bias="none",
+    )
+    model = get_peft_model(backbone, lora)
+    if config.vision == "full":
+        for parameter in vision_parameters(model).values():
+            parameter.requires_grad_(True)
+    return model
