@@ -662,3 +662,52 @@ def _dimension_weights(
         sensitivity += moved.mean(axis=(1, 2)) / delta / windows / len(probes)
     reference_weight = np.median(sensitivity[sensitivity > 0]) if (sensitivity > 0).any() else 1
     return np.maximum(sensitivity / reference_weight, config.min_dim_weight)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m motionvla_model.dsft {train,roundtrip} DIR clip.npy ...``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m motionvla_model.dsft", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="fit a default tokenizer on [T, 263] .npy files")
+    train.add_argument("directory", type=Path)
+    train.add_argument("clips", type=Path, nargs="+")
+    check = commands.add_parser("roundtrip", help="encode and decode one [T, 263] .npy clip")
+    check.add_argument("directory", type=Path)
+    check.add_argument("clip", type=Path)
+    args = parser.parse_args(argv)
+
+    if args.command == "train":
+        clips = [np.load(path, allow_pickle=False) for path in args.clips]
+        tokenizer = DSFTTokenizer.train(clips, progress=True)
+        tokenizer.save_pretrained(args.directory)
+        print(
+            f"saved to {args.directory}: vocabularies {tokenizer.base_vocab_size} / "
+            f"{tokenizer.phys_vocab_size}, tokens per second {tokenizer.tokens_per_second}"
+        )
+        return 0
+    tokenizer = DSFTTokenizer.from_pretrained(args.directory)
+    features = np.load(args.clip, allow_pickle=False)
+    tokens = tokenizer.encode(features)
+    decoded = tokenizer.decode(tokens.base, tokens.phys)
+    seconds = len(features) / tokenizer.config.fps
+    report = {
+        "frames": decoded.num_frames,
+        "base_tokens": len(tokens.base),
+        "phys_tokens": len(tokens.phys),
+        "tokens_per_second": (len(tokens.base) + len(tokens.phys)) / seconds,
+        "clamped": tokens.clamped,
+        "repairs": decoded.repairs,
+    }
+    if tokenizer.layout.name == "humanml3d":
+        from motionvla_model.features import features_to_joints
+
+        error = features_to_joints(decoded.features) - features_to_joints(features)
+        report["mpjpe_mm"] = float(np.linalg.norm(error, axis=-1).mean() * 1e3)
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

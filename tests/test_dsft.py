@@ -303,3 +303,19 @@ def test_token_budget_bounds_the_real_token_counts(tokenizer, clips):
         assert budget.phys_min <= len(tokens.phys) <= budget.phys_max
     assert tokenizer.frames_for_duration(2.5) == 50
     assert tokenizer.tokens_per_second["base"] > 0 and tokenizer.tokens_per_second["phys"] > 0
+
+
+def test_command_line_trains_and_round_trips(clips, tmp_path, capsys):
+    from motionvla_model.dsft import main
+
+    paths = []
+    for i, x in enumerate(clips["train"][:2] + clips["held_out"][:1]):
+        paths.append(tmp_path / f"clip{i}.npy")
+        np.save(paths[-1], x)
+    assert main(["train", str(tmp_path / "tok"), str(paths[0]), str(paths[1])]) == 0
+    assert (tmp_path / "tok" / "dsft.json").is_file()
+    capsys.readouterr()
+    assert main(["roundtrip", str(tmp_path / "tok"), str(paths[2])]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["frames"] == len(clips["held_out"][0]) and report["repairs"] == []
+    assert report["base_tokens"] > 0 and 0 <= report["mpjpe_mm"] < 150
