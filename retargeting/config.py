@@ -30,12 +30,12 @@ class IKWeights:
     """
 
     pelvis_position: float = 10.0
-    pelvis_orientation: float = 4.0
+    pelvis_orientation: float = 2.0
     torso_orientation: float = 3.0
     head_position: float = 1.0
     knee_position: float = 2.0
     foot_position: float = 20.0
-    foot_orientation: float = 4.0
+    foot_orientation: float = 0.5
     elbow_position: float = 2.0
     wrist_position: float = 4.0
     posture: float = 0.02
@@ -70,7 +70,7 @@ class RetargetConfig:
     first_frame_iterations: int = 40
     weights: IKWeights = field(default_factory=IKWeights)
     contact_height_m: float = 0.05
-    contact_speed_m_s: float = 0.35
+    contact_speed_m_s: float = 0.15
     release_time_constant_s: float = 0.15
     velocity_limit_margin: float = 0.9
     max_clip_seconds: float = 600.0
