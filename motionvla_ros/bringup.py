@@ -66,10 +66,17 @@ CONSOLE_SCRIPTS: dict[str, str] = {
 
 
 def find_share_file(relative: str) -> Path:
-    """A file of the package's share directory: the source tree first, then the install."""
+    """A file of the package's share directory: the source tree first, then the install.
+
+    An install is either a Python environment (``<sys.prefix>/share/motionvla_ros``)
+    or a colcon install space, whose prefix lies four levels above this module
+    (``<prefix>/lib/pythonX.Y/site-packages/motionvla_ros/``).
+    """
+    here = Path(__file__).resolve()
     candidates = [
-        Path(__file__).resolve().parents[1] / relative,
+        here.parents[1] / relative,
         Path(sys.prefix) / "share" / PACKAGE / relative,
+        *(prefix / "share" / PACKAGE / relative for prefix in here.parents[4:5]),
     ]
     for candidate in candidates:
         if candidate.is_file():
