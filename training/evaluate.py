@@ -32,15 +32,17 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
 
 from motionvla_model.features import features_to_joints
-from motionvla_model.modeling import MotionVLA
 from training.data import JsonlMotionDataset, MotionSample
 from training.metrics import geometry_metrics, heading_deg
+
+if TYPE_CHECKING:
+    from motionvla_model.modeling import MotionVLA
 
 __all__ = [
     "SCENE_FACE_TOLERANCE_DEG",
