@@ -13,7 +13,17 @@ generator never received), ``node_restarts`` (node processes that exited: must b
 and ``rss_growth_mb`` (resident memory of the node processes, end minus after the
 first command).
 
-    .venv/bin/python benchmarks/e2e.py --quick               # < 60 s
+Each backend runs as its own session (fresh node processes). ``--backend both`` (the
+default) runs the recorded-clip backend, the baseline that costs no model time, and
+then the model backend; ``model_vs_clips_final_p50`` is the ratio of their
+command -> final-status p50 latencies in the same run. The model backend uses
+``--model-path``, else the bundled default model when it has been built
+(``$MOTIONVLA_DEFAULT_MODEL`` or ``~/.cache/motionvla/default-model``), else a tiny
+randomly initialised MotionVLA (``build_tiny_motionvla``) built once into
+``~/.cache/motionvla/e2e-tiny-model``. An untrained model's motion is usually
+refused (``error``); ``states`` counts how requests ended.
+
+    .venv/bin/python benchmarks/e2e.py --quick               # < 60 s (5 clips + 1 model)
     .venv/bin/python benchmarks/e2e.py --backend model --model-path DIR --commands 50
 
 The last line of output is one JSON object.
@@ -159,7 +169,10 @@ class Bench:
         beats = [s for s in self.status if s.get("heartbeat")]
         return beats[-1] if beats else None
 
-    def run_command(self, text: str, use_sim: bool, timeout_s: float) -> tuple[float, float | None]:
+    def run_command(
+        self, text: str, use_sim: bool, timeout_s: float
+    ) -> tuple[str, float, float | None, float | None]:
+        """(final state, ms to it, ms to the trajectory, ms to the verdict) of one command."""
         sent = time.perf_counter()
         sent_wall = time.time()
         self.commands.publish(self._String(data=text))
@@ -175,17 +188,20 @@ class Bench:
             )  # fmt: skip
 
         status = self.wait(finished, timeout_s)
-        if status is None or status["state"] != "done":
-            raise RuntimeError(f"command {text!r} did not produce a trajectory: {status}")
+        if status is None:
+            raise RuntimeError(f"command {text!r} got no final status in {timeout_s:g} s")
+        to_final = (time.perf_counter() - sent) * 1e3
+        if status["state"] != "done":
+            return status["state"], to_final, None, None
         stamp = status["stamp_ns"]
         arrived = self.wait(lambda: self.trajectory_times.get(stamp), 10)
         to_trajectory = (arrived - sent) * 1e3
         if not use_sim:
-            return to_trajectory, None
+            return "done", to_final, to_trajectory, None
         verdict = self.wait(lambda: self.report_times.get(stamp), timeout_s)
         if verdict is None:
             raise RuntimeError(f"no sim_check report for {text!r}")
-        return to_trajectory, (verdict[0] - sent) * 1e3
+        return "done", to_final, to_trajectory, (verdict[0] - sent) * 1e3
 
     def close(self) -> None:
         self._camera_stop.set()
@@ -196,27 +212,36 @@ class Bench:
         self._rclpy.try_shutdown(context=self.context)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="5 commands, < 60 s")
-    parser.add_argument("--commands", type=int, default=30)
-    parser.add_argument("--backend", default="clips", choices=("clips", "model"))
-    parser.add_argument("--model-path", default="")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--no-sim", action="store_true")
-    parser.add_argument("--timeout-s", type=float, default=120.0)
-    args = parser.parse_args()
-    count = 5 if args.quick else args.commands
-    use_sim = not args.no_sim
+def resolve_model_path(model_path: str) -> tuple[str, str]:
+    """(checkpoint directory, what it is): the given one, the default model, or a tiny one."""
+    if model_path:
+        return model_path, "given"
+    env = os.environ.get("MOTIONVLA_DEFAULT_MODEL")
+    default = Path(env) if env else Path.home() / ".cache" / "motionvla" / "default-model"
+    if (default / "config.json").is_file():
+        return str(default), "default"
+    tiny = Path.home() / ".cache" / "motionvla" / "e2e-tiny-model"
+    if not (tiny / "config.json").is_file():
+        print(f"building a tiny random MotionVLA into {tiny} (once)", file=sys.stderr)
+        from motionvla_model.modeling import build_tiny_motionvla
 
+        build_tiny_motionvla(seed=0).save_pretrained(tiny)
+    return str(tiny), "tiny-random"
+
+
+def run_session(backend: str, model_path: str, device: str, count: int, use_sim: bool,
+                timeout_s: float) -> dict:  # fmt: skip
+    """Start the nodes with ``backend``, send ``count`` commands, measure, stop them."""
     params = ROOT / "config" / "motionvla.yaml"
-    generator_args = ["-p", f"backend:={args.backend}", "-p", f"device:={args.device}",
-                      "-p", "status_period_s:=0.25"]  # fmt: skip
-    if args.model_path:
-        generator_args += ["-p", f"model_path:={args.model_path}"]
+    generator_args = ["-p", f"backend:={backend}", "-p", f"device:={device}",
+                      "-p", "status_period_s:=0.25",
+                      "-p", f"generation_timeout_s:={timeout_s}"]  # fmt: skip
+    if model_path:
+        generator_args += ["-p", f"model_path:={model_path}"]
     modules = {"motion_generator": generator_args}
     if use_sim:
         modules["sim_check"] = []
+    started = time.perf_counter()
     processes = {
         name: subprocess.Popen(
             [
@@ -236,18 +261,22 @@ def main() -> None:
         for name, extra in modules.items()
     }
     bench = Bench()
-    started = time.perf_counter()
     try:
         if not bench.ready(use_sim):
             raise RuntimeError("nodes did not come up within 60 s")
+        ready_s = time.perf_counter() - started
         bench._camera.start()
-        to_trajectory, to_verdict = [], []
+        to_final, to_trajectory, to_verdict, states = [], [], [], {}
         rss_start: dict[str, float] = {}
-        for i in tqdm(range(count), desc="commands", file=sys.stderr):
-            t, v = bench.run_command(f"{COMMANDS[i % len(COMMANDS)]} #{i}", use_sim, args.timeout_s)
-            to_trajectory.append(t)
-            if v is not None:
-                to_verdict.append(v)
+        for i in tqdm(range(count), desc=f"{backend} commands", file=sys.stderr):
+            text = f"{COMMANDS[i % len(COMMANDS)]} #{i}"
+            state, final, trajectory, verdict = bench.run_command(text, use_sim, timeout_s)
+            states[state] = states.get(state, 0) + 1
+            to_final.append(final)
+            if trajectory is not None:
+                to_trajectory.append(trajectory)
+            if verdict is not None:
+                to_verdict.append(verdict)
             if i == 0:  # after warm-up: caches filled, model loaded
                 rss_start = {n: _rss_mb(p.pid) for n, p in processes.items()}
         time.sleep(0.6)  # let one more heartbeat carry the final image counters
@@ -270,11 +299,11 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
     received = beat.get("images_received", 0)
-    result = {
-        "benchmark": "e2e",
-        "quick": args.quick,
-        "backend": args.backend,
+    return {
         "commands": count,
+        "states": states,
+        "ready_s": round(ready_s, 1),
+        "command_to_final_status_ms": _percentiles(to_final),
         "command_to_trajectory_ms": _percentiles(to_trajectory),
         "command_to_verdict_ms": _percentiles(to_verdict),
         "image_latency_ms": {"p50": beat.get("image_latency_ms_p50")},
@@ -287,6 +316,37 @@ def main() -> None:
         "sim_checker_available": sim_available,
         "wall_s": round(time.perf_counter() - started, 1),
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="5 clip + 1 model commands, < 60 s")
+    parser.add_argument("--commands", type=int, default=30, help="per backend")
+    parser.add_argument("--backend", default="both", choices=("clips", "model", "both"))
+    parser.add_argument("--model-path", default="")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--no-sim", action="store_true")
+    parser.add_argument("--timeout-s", type=float, default=120.0)
+    args = parser.parse_args()
+    use_sim = not args.no_sim
+    started = time.perf_counter()
+    result: dict = {"benchmark": "e2e", "quick": args.quick}
+    runs: dict[str, dict] = {}
+    if args.backend in ("clips", "both"):
+        count = 5 if args.quick else args.commands
+        runs["clips"] = run_session("clips", "", args.device, count, use_sim, args.timeout_s)
+    if args.backend in ("model", "both"):
+        model_path, kind = resolve_model_path(args.model_path)
+        result["model"] = {"path": model_path, "kind": kind}
+        count = 1 if args.quick else args.commands
+        runs["model"] = run_session("model", model_path, args.device, count, use_sim,
+                                    args.timeout_s)  # fmt: skip
+    result["runs"] = runs
+    if len(runs) == 2:
+        model_p50 = runs["model"]["command_to_final_status_ms"]["p50"]
+        clips_p50 = runs["clips"]["command_to_final_status_ms"]["p50"]
+        result["model_vs_clips_final_p50"] = round(model_p50 / clips_p50, 1) if clips_p50 else None
+    result["wall_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result))
 
 
