@@ -51,16 +51,20 @@ class Rig:
         self.reports = self.probe.json_collect("/sim_check/report")
         self.videos = self.probe.json_collect("/sim_check/video")
         self.commands = self.probe.node.create_publisher(String, "/command", 10)
-        wait_for(
-            lambda: (
-                self.commands.get_subscription_count()
-                and self.probe.node.count_subscribers("/joint_trajectory")
-                and self.probe.node.count_publishers("/sim_check/video")
-                and self.frames
-            ),
-            timeout_s=90,
-            what="both nodes and the first head-camera frame",
-        )
+        try:
+            wait_for(
+                lambda: (
+                    self.commands.get_subscription_count()
+                    and self.probe.node.count_subscribers("/joint_trajectory")
+                    and self.probe.node.count_publishers("/sim_check/video")
+                    and self.frames
+                ),
+                timeout_s=90,
+                what="both nodes and the first head-camera frame",
+            )
+        except TimeoutError:  # no node outlives a failed start
+            self.close()
+            raise
 
     def close(self) -> None:
         self.probe.close()

@@ -52,17 +52,22 @@ class Rig:
             CompressedImage, "/camera/image/compressed", qos_profile_sensor_data
         )
         self.cancel = node.create_client(Trigger, "/motion_generator/cancel")
-        wait_for(
-            lambda: (
-                self.commands.get_subscription_count()
-                and self.images.get_subscription_count()
-                and self.compressed.get_subscription_count()
-                and self.cancel.service_is_ready()
-                and self.heartbeat()
-            ),
-            timeout_s=60,
-            what="motion_generator to come up",
-        )
+        try:
+            wait_for(
+                lambda: (
+                    self.commands.get_subscription_count()
+                    and self.images.get_subscription_count()
+                    and self.compressed.get_subscription_count()
+                    and self.cancel.service_is_ready()
+                    and self.heartbeat()
+                ),
+                timeout_s=60,
+                what="motion_generator to come up",
+            )
+        except TimeoutError:  # no node outlives a failed start
+            self.probe.close()
+            self.node.stop()
+            raise
 
     def heartbeat(self) -> dict | None:
         beats = [s for s in self.status if s.get("heartbeat")]

@@ -42,15 +42,20 @@ class Rig:
             JointTrajectory, "/joint_trajectory", reliable
         )
         self.paths = self.probe.node.create_publisher(Path, "/root_path", reliable)
-        wait_for(
-            lambda: (
-                self.joints.get_subscription_count()
-                and self.paths.get_subscription_count()
-                and self.probe.node.count_publishers("/sim_check/report")
-            ),
-            timeout_s=60,
-            what="sim_check to come up",
-        )
+        try:
+            wait_for(
+                lambda: (
+                    self.joints.get_subscription_count()
+                    and self.paths.get_subscription_count()
+                    and self.probe.node.count_publishers("/sim_check/report")
+                ),
+                timeout_s=60,
+                what="sim_check to come up",
+            )
+        except TimeoutError:  # no node outlives a failed start
+            self.probe.close()
+            self.node.stop()
+            raise
 
     def send(self, trajectory: G1Trajectory, joints=True, path=True, edit=None) -> int:
         stamp = Time(sec=1000 + next(_stamps))
