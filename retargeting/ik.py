@@ -32,7 +32,7 @@ from retargeting.config import RetargetConfig
 from retargeting.g1 import JOINT_NAMES, g1_description, load_g1_model
 from retargeting.scaling import LANDMARKS, G1Proportions, LandmarkTargets
 
-__all__ = ["G1PoseSolver", "box_bounds"]
+__all__ = ["BoxBounds", "G1PoseSolver"]
 
 # DAQP's "unbounded" (qpsolvers passes infinities through as this magnitude).
 _UNBOUNDED = 1e30
@@ -40,30 +40,42 @@ _UNBOUNDED = 1e30
 _IDENTITY = mink.SO3.identity()
 
 
-def box_bounds(
-    limits: list[mink.Limit], configuration: mink.Configuration, dt: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds on ``Δq`` equivalent to limits whose rows are ``±e_i``.
+class BoxBounds:
+    """Bounds ``lower ≤ Δq ≤ upper`` equivalent to a mink limit whose rows are ``±e_i``.
 
-    Raises ``ValueError`` for a limit that couples coordinates (not expressible as a box).
+    The rows' structure (which coordinate, which sign) is read once from the limit
+    at construction; each call only turns the limit's current right-hand side ``h``
+    into bounds. Raises ``ValueError`` for a limit that couples coordinates or
+    bounds one coordinate twice in the same direction.
     """
-    nv = configuration.nv
-    lower, upper = np.full(nv, -_UNBOUNDED), np.full(nv, _UNBOUNDED)
-    for limit in limits:
-        inequality = limit.compute_qp_inequalities(configuration, dt)
-        if inequality.inactive:
-            continue
-        G, h = inequality.G, inequality.h
+
+    def __init__(self, limit: mink.Limit, configuration: mink.Configuration, dt: float) -> None:
+        self.limit = limit
+        self._nv = configuration.nv
+        G = limit.compute_qp_inequalities(configuration, dt).G
+        if G is None:
+            G = np.zeros((0, self._nv))
         if np.any(np.count_nonzero(G, axis=1) != 1):
             raise ValueError(f"{type(limit).__name__} couples coordinates: not a box")
-        rows = np.arange(len(G))
         column = np.argmax(np.abs(G), axis=1)
-        coefficient = G[rows, column]
-        bound = h / coefficient
-        up, down = coefficient > 0, coefficient < 0
-        np.minimum.at(upper, column[up], bound[up])
-        np.maximum.at(lower, column[down], bound[down])
-    return lower, upper
+        coefficient = G[np.arange(len(G)), column]
+        self._up, self._down = coefficient > 0, coefficient < 0
+        self._up_columns, self._down_columns = column[self._up], column[self._down]
+        for columns in (self._up_columns, self._down_columns):
+            if len(np.unique(columns)) != len(columns):
+                raise ValueError(f"{type(limit).__name__} bounds a coordinate twice")
+        self._coefficient = coefficient
+
+    def __call__(
+        self, configuration: mink.Configuration, dt: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        lower, upper = np.full(self._nv, -_UNBOUNDED), np.full(self._nv, _UNBOUNDED)
+        h = self.limit.compute_qp_inequalities(configuration, dt).h
+        if h is not None:
+            bound = h / self._coefficient
+            upper[self._up_columns] = bound[self._up]
+            lower[self._down_columns] = bound[self._down]
+        return lower, upper
 
 
 @lru_cache(maxsize=1)
@@ -113,14 +125,18 @@ class G1PoseSolver:
         posture.set_target(desc.stand_qpos)
         self._all_tasks = [*self._tasks.values(), posture]
         margin = config.velocity_limit_margin
-        self._position_limit = mink.ConfigurationLimit(self.model)
+        self._position_bounds = BoxBounds(
+            mink.ConfigurationLimit(self.model), self.configuration, self._dt
+        )
         velocity_limit = mink.VelocityLimit(
             self.model,
             {n: margin * v for n, v in zip(JOINT_NAMES, desc.velocity_limits, strict=True)},
         )
         # The velocity bounds depend only on the step length: compute them once.
         self._step_dt = self._dt / config.iterations_per_frame
-        self._velocity_bounds = box_bounds([velocity_limit], self.configuration, self._step_dt)
+        self._velocity_bounds = BoxBounds(velocity_limit, self.configuration, self._step_dt)(
+            self.configuration, self._step_dt
+        )
         self._joint_lo = desc.position_limits[:, 0]
         self._joint_hi = desc.position_limits[:, 1]
         self._started = False
@@ -168,7 +184,7 @@ class G1PoseSolver:
             # as bounds. (solve_ik would also re-check the limits, which the clip below
             # guarantees anyway.)
             objective = mink.build_ik(cfg, self._all_tasks, dt, self._config.damping, limits=[])
-            lower, upper = box_bounds([self._position_limit], cfg, dt)
+            lower, upper = self._position_bounds(cfg, dt)
             problem = qpsolvers.Problem(
                 objective.P,
                 objective.q,

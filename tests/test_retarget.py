@@ -222,3 +222,40 @@ def test_retargeting_package_does_not_import_the_motion_model():
             for alias in node.names
         } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         assert not any(m.split(".")[0] == "motionvla_model" for m in imported), path.name
+
+
+def test_box_bounds_are_the_same_set_as_minks_limit_rows():
+    """Passing the limits as bounds changes the QP's form, not its feasible set."""
+    import mink
+
+    from retargeting.g1 import JOINT_NAMES, load_g1_model
+    from retargeting.ik import BoxBounds
+
+    model = load_g1_model()
+    rng = np.random.default_rng(0)
+    q = g1_description().stand_qpos.copy()
+    q[7:] += rng.uniform(-0.3, 0.3, 29)
+    configuration = mink.Configuration(model, q)
+    limits = [
+        mink.ConfigurationLimit(model),
+        mink.VelocityLimit(
+            model, dict(zip(JOINT_NAMES, g1_description().velocity_limits, strict=True))
+        ),
+    ]
+    dt = 0.01
+    for limit in limits:
+        lower, upper = BoxBounds(limit, configuration, dt)(configuration, dt)
+        inequality = limit.compute_qp_inequalities(configuration, dt)
+        bounded = np.nonzero(np.abs(upper) < 1e29)[0]
+        lo = np.where(np.abs(lower) < 1e29, lower, -1.0)
+        hi = np.where(np.abs(upper) < 1e29, upper, 1.0)
+        samples = lo + rng.random((2000, 35)) * (hi - lo)
+        # Every other sample steps just outside one bound.
+        rows = np.arange(1, 2000, 2)
+        cols = rng.choice(bounded, len(rows))
+        beyond = np.where(rng.random(len(rows)) < 0.5, upper[cols] + 1e-3, lower[cols] - 1e-3)
+        samples[rows, cols] = beyond
+        in_box = np.all((samples >= lower) & (samples <= upper), axis=1)
+        in_rows = np.all(samples @ inequality.G.T <= inequality.h + 1e-12, axis=1)
+        np.testing.assert_array_equal(in_box, in_rows)
+        assert 0 < in_box.sum() < len(samples)
