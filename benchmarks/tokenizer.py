@@ -222,6 +222,16 @@ def main() -> None:
 
     result = _evaluate_dsft(train, test, default)
     dsft = result.pop("tokenizer")
+    # For contrast only: the same tokenizer on (part of) its own training segments.
+    seen = train[:: max(len(train) // len(test), 1)]
+    seen_tokens = dsft.encode_batch(seen)
+    seen_decoded = dsft.decode_batch([(t.base, t.phys) for t in seen_tokens])
+    result["on_training_segments"] = {
+        "mpjpe_mm": round(_mpjpe_mm([d.features for d in seen_decoded], seen), 2),
+        "tokens_per_second": round(
+            sum(len(t.base) + len(t.phys) for t in seen_tokens) * FPS / sum(map(len, seen)), 2
+        ),
+    }
     curve = [_point(result, {"step_multiplier": 1.0})]
     for setting in dsft_settings:
         other = _evaluate_dsft(train, test, setting["config"])
