@@ -15,6 +15,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+# Weights and tokenizers are read from local folders only; never reach for a model hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 import torch
 from transformers import (
     AutoConfig,

@@ -56,6 +56,7 @@ __all__ = [
     "MotionVLA",
     "build_tiny_motionvla",
     "synthetic_smooth_features",
+    "tiny_dsft_tokenizer",
 ]
 
 FORMAT_VERSION = 1
@@ -634,7 +635,8 @@ def synthetic_smooth_features(
 
 
 @functools.lru_cache(maxsize=2)
-def _tiny_dsft(seed: int) -> DSFTTokenizer:
+def tiny_dsft_tokenizer(seed: int = 0) -> DSFTTokenizer:
+    """A small DSFT tokenizer trained on :func:`synthetic_smooth_features` (cached)."""
     # Few components and coefficients: about 7 Base and 4 Phys tokens per second, so
     # tests generate whole motions in a few dozen steps.
     config = DSFTConfig(base_components=4, phys_components=2, k_base=2, k_phys=2)
@@ -658,5 +660,5 @@ def build_tiny_motionvla(
     Without ``dsft_tokenizer`` a small DSFT tokenizer is trained on
     :func:`synthetic_smooth_features` (cached per process).
     """
-    dsft = dsft_tokenizer if dsft_tokenizer is not None else _tiny_dsft(seed)
+    dsft = dsft_tokenizer if dsft_tokenizer is not None else tiny_dsft_tokenizer(seed)
     return MotionVLA.build(MotionVLAConfig(family=family, **config_overrides), dsft, seed=seed)

@@ -19,6 +19,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+# Everything here is built from local files; never reach for a model hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 from transformers.convert_slow_tokenizer import TikTokenConverter
 from transformers.models.qwen3_5 import Qwen3_5Tokenizer

@@ -22,6 +22,15 @@ from motionvla_model.prompt import (
 IMAGE_PAD_ID = 248056
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    # Tiny models are bound by per-op overhead; a second thread only adds synchronisation.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def model():
     return build_tiny_motionvla(family="qwen3_5")
