@@ -560,41 +560,64 @@ class DSFTTokenizer:
         missing = [f.name for f in files if not f.is_file()]
         if missing:
             raise DSFTCheckpointError(f"{directory} lacks {missing}: not a DSFT tokenizer")
-        state = json.loads(files[0].read_text())
-        if state.get("format_version") != FORMAT_VERSION:
+        try:
+            state = json.loads(files[0].read_text())
+            version = state.get("format_version")
+        except (ValueError, AttributeError) as error:
+            raise DSFTCheckpointError(f"{files[0]} is not a DSFT state: {error}") from None
+        if version != FORMAT_VERSION:
             raise DSFTCheckpointError(
-                f"{files[0]} has format_version {state.get('format_version')!r}, "
-                f"this code reads {FORMAT_VERSION}"
+                f"{files[0]} has format_version {version!r}, this code reads {FORMAT_VERSION}"
             )
-        config = DSFTConfig(**state["config"])
-        streams = {
-            stream: _StreamTransform(
-                dims=np.asarray(saved["dims"], dtype=np.int64),
-                weights=np.asarray(saved["weights"], dtype=np.float64),
-                basis=np.asarray(saved["basis"], dtype=np.float64),
-                order=np.asarray(saved["order"], dtype=np.int64),
-                keep=getattr(config, f"k_{stream}"),
-                steps=np.asarray(saved["steps"], dtype=np.float64),
-                window_frames=config.window_frames,
-                max_level=config.max_level,
-                feedback=stream == "phys" and config.phys_feedback,
-                rounding=config.rounding,
-            )
-            for stream, saved in state["streams"].items()
-        }
-        bpe = {
-            stream: IntegerBPE.from_str(files[i + 1].read_text(), config.alphabet_size(stream))
-            for i, stream in enumerate(("base", "phys"))
-        }
-        return cls(
-            config,
-            FeatureStats.from_dict(state["stats"]),
-            streams["base"],
-            streams["phys"],
-            bpe["base"],
-            bpe["phys"],
-            state["tokens_per_second"],
-        )
+        try:
+            config = DSFTConfig(**state["config"])
+            streams = {
+                stream: _load_stream(state["streams"][stream], config, stream)
+                for stream in ("base", "phys")
+            }
+            bpe = {
+                stream: IntegerBPE.from_str(files[i + 1].read_text(), config.alphabet_size(stream))
+                for i, stream in enumerate(("base", "phys"))
+            }
+            stats = FeatureStats.from_dict(state["stats"])
+            if stats.dim != get_layout(config.layout).dim:
+                raise ValueError(f"statistics have {stats.dim} dims, not {config.layout}'s")
+            rates = {s: float(state["tokens_per_second"][s]) for s in ("base", "phys")}
+        # Besides KeyError/TypeError/ValueError, `tokenizers` raises a bare Exception.
+        except Exception as error:
+            raise DSFTCheckpointError(
+                f"{directory} holds a damaged DSFT tokenizer: {error}"
+            ) from None
+        return cls(config, stats, streams["base"], streams["phys"], bpe["base"], bpe["phys"], rates)
+
+
+def _load_stream(saved: dict, config: DSFTConfig, stream: str) -> _StreamTransform:
+    """One stream's saved arrays, checked against each other and the config."""
+    transform = _StreamTransform(
+        dims=np.asarray(saved["dims"], dtype=np.int64),
+        weights=np.asarray(saved["weights"], dtype=np.float64),
+        basis=np.asarray(saved["basis"], dtype=np.float64),
+        order=np.asarray(saved["order"], dtype=np.int64),
+        keep=getattr(config, f"k_{stream}"),
+        steps=np.asarray(saved["steps"], dtype=np.float64),
+        window_frames=config.window_frames,
+        max_level=config.max_level,
+        feedback=stream == "phys" and config.phys_feedback,
+        rounding=config.rounding,
+    )
+    components = getattr(config, f"{stream}_components")
+    expected = {
+        "weights": (transform.weights.shape, (len(transform.dims),)),
+        "basis": (transform.basis.shape, (len(transform.dims), components)),
+        "steps": (transform.steps.shape, (transform.keep, components)),
+        "order": (tuple(np.sort(transform.order)), tuple(range(transform.keep * components))),
+    }
+    for name, (found, wanted) in expected.items():
+        if found != wanted:
+            raise ValueError(f"{stream} {name} does not match the config")
+    if not (np.all(transform.weights > 0) and np.all(transform.steps > 0)):
+        raise ValueError(f"{stream} weights and steps must be positive")
+    return transform
 
 
 def _fit(symbols: np.ndarray, n: int, zero: int) -> np.ndarray:

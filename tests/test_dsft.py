@@ -139,6 +139,34 @@ def test_loading_rejects_missing_files_and_other_versions(tokenizer, tmp_path):
         DSFTTokenizer.from_pretrained(tmp_path)
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda state: state["streams"]["base"].pop("basis"),
+        lambda state: state["streams"]["phys"].update(order=[0, 0, 1]),
+        lambda state: state["config"].update(k_base=0),
+        lambda state: state["stats"].update(mean=[0.0] * 10, std=[1.0] * 10),
+    ],
+)
+def test_loading_rejects_damaged_state(tokenizer, tmp_path, damage):
+    tokenizer.save_pretrained(tmp_path)
+    state = json.loads((tmp_path / "dsft.json").read_text())
+    damage(state)
+    (tmp_path / "dsft.json").write_text(json.dumps(state))
+    with pytest.raises(DSFTCheckpointError, match="damaged"):
+        DSFTTokenizer.from_pretrained(tmp_path)
+
+
+def test_loading_rejects_broken_files(tokenizer, tmp_path):
+    tokenizer.save_pretrained(tmp_path)
+    (tmp_path / "base_tokenizer.json").write_text("{not json")
+    with pytest.raises(DSFTCheckpointError, match="damaged"):
+        DSFTTokenizer.from_pretrained(tmp_path)
+    (tmp_path / "dsft.json").write_text("[1, 2")
+    with pytest.raises(DSFTCheckpointError, match="not a DSFT state"):
+        DSFTTokenizer.from_pretrained(tmp_path)
+
+
 def test_out_of_range_values_are_clamped_on_encode(tokenizer, clips):
     x = clips["held_out"][0][:60].copy()
     x[20:40, 4:67] += 50.0  # joints 50 m away from the root: far outside training
