@@ -158,10 +158,11 @@ class Bench:
     def ready(self, use_sim: bool) -> bool:
         def matched() -> bool:
             ok = self.commands.get_subscription_count() and self.images.get_subscription_count()
-            if use_sim:
-                ok = ok and self.node.count_subscribers("/joint_trajectory") >= 2
+            beat = self.heartbeat()
+            if use_sim:  # the generator itself must see sim_check and this node as readers
+                ok = ok and beat and beat.get("trajectory_subscribers", 0) >= 2
                 ok = ok and self.node.count_publishers("/sim_check/report")
-            return bool(ok and self.heartbeat())
+            return bool(ok and beat)
 
         return bool(self.wait(matched, 60))
 
@@ -218,10 +219,10 @@ def resolve_model_path(model_path: str) -> tuple[str, str]:
         return model_path, "given"
     env = os.environ.get("MOTIONVLA_DEFAULT_MODEL")
     default = Path(env) if env else Path.home() / ".cache" / "motionvla" / "default-model"
-    if (default / "config.json").is_file():
+    if (default / "motionvla.json").is_file():
         return str(default), "default"
     tiny = Path.home() / ".cache" / "motionvla" / "e2e-tiny-model"
-    if not (tiny / "config.json").is_file():
+    if not (tiny / "motionvla.json").is_file():
         print(f"building a tiny random MotionVLA into {tiny} (once)", file=sys.stderr)
         from motionvla_model.modeling import build_tiny_motionvla
 

@@ -64,7 +64,7 @@ def _resolve_backend(args: argparse.Namespace) -> None:
     if args.backend != "auto":
         return
     model_dir = args.model_path or default_model_dir()
-    if (model_dir / "config.json").is_file():
+    if (model_dir / "motionvla.json").is_file():
         args.backend, args.model_path = "model", model_dir
         _say(f"model: {model_dir}")
     else:
@@ -157,8 +157,14 @@ class DemoClient:
             return "sim_check's video publisher"
         if self.latest_frame is None:
             return "the first simulated head-camera frame"
-        if not any(s.get("heartbeat") for _, s in self.status):
+        with self._lock:
+            beat = next((s for _, s in reversed(self.status) if s.get("heartbeat")), None)
+        if beat is None:
             return "the generator's heartbeat"
+        # The generator's own publisher must have matched sim_check, or the first
+        # trajectory could be published before sim_check receives it.
+        if beat.get("trajectory_subscribers", 0) < 1:
+            return "the generator to match sim_check"
         return ""
 
     @staticmethod

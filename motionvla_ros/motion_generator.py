@@ -171,7 +171,12 @@ class MotionGeneratorNode(Node):
 
     def _heartbeat(self) -> None:
         state = "generating" if self._worker.busy else "idle"
-        self._publish_status({"state": state, "heartbeat": True, **self.image_stats()})
+        # Matched readers as this node's publisher sees them: a client that waits for
+        # sim_check knows from this that a trajectory published now will reach it
+        # (the graph seen from elsewhere can be ahead of this node's matching).
+        matched = self._trajectory_pub.get_subscription_count()
+        self._publish_status({"state": state, "heartbeat": True,
+                              "trajectory_subscribers": matched, **self.image_stats()})  # fmt: skip
 
     # --- inputs --------------------------------------------------------------------
     def _store_frame(self, decode, msg) -> None:

@@ -41,6 +41,8 @@ def say(
 
     def on_status(msg: String) -> None:
         status = json.loads(msg.data)
+        if status.get("heartbeat"):
+            answers["heartbeat"] = status
         if (
             sent_at
             and "status" not in answers
@@ -76,6 +78,10 @@ def say(
                 return "no sim_check is listening on 'joint_trajectory'"
             if use_sim and node.count_publishers(f"{namespace}/sim_check/report") == 0:
                 return "sim_check/report has no publisher"
+            # The generator's own view: its trajectory publisher has matched sim_check.
+            beat = answers.get("heartbeat")
+            if use_sim and (beat is None or beat.get("trajectory_subscribers", 0) < 1):
+                return "motion_generator has not matched sim_check yet"
             return ""
 
         while reason := missing():
