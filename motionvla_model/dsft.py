@@ -32,6 +32,7 @@ zero is the training mean, so every repair falls back towards the mean motion.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ import numpy as np
 from tqdm import tqdm
 
 from motionvla_model.dct import frame_windows, num_windows, window_dct, window_idct
+from motionvla_model.features import features_to_joints
 from motionvla_model.integer_bpe import IntegerBPE, as_token_ids
 from motionvla_model.layouts import FeatureLayout, UnknownLayoutError, get_layout
 from motionvla_model.normalization import FeatureStats
@@ -295,9 +297,8 @@ class DSFTTokenizer:
         weights = _dimension_weights(clips, stats, layout, config, progress)
         windows = np.concatenate([frame_windows(z, config.window_frames) for z in normalised])
         frames = np.concatenate(normalised)
-        counts = [num_windows(len(x), config.window_frames) for x in clips]
 
-        streams, symbols = {}, {}
+        streams = {}
         for stream, dims in (("base", layout.base_dims), ("phys", layout.phys_dims)):
             w = weights[dims]
             components = getattr(config, f"{stream}_components")
@@ -309,50 +310,34 @@ class DSFTTokenizer:
             # more than max_level levels: there the step widens to fit the alphabet.
             extent = np.abs(coefficients).max(axis=0) * EXTENT_MARGIN
             step = getattr(config, f"{stream}_step")
-            steps = np.maximum(step, extent / config.max_level)
             streams[stream] = _StreamTransform(
                 dims=np.asarray(dims, dtype=np.int64),
                 weights=w,
                 basis=basis,
                 order=np.argsort(-variance, kind="stable"),
                 keep=keep,
-                steps=steps,
+                steps=np.maximum(step, extent / config.max_level),
                 window_frames=config.window_frames,
                 max_level=config.max_level,
                 feedback=stream == "phys" and config.phys_feedback,
                 rounding=config.rounding,
             )
-            symbols[stream], _ = streams[stream].quantise(windows[..., dims], counts)
 
-        splits = np.cumsum(counts)[:-1]
-        per_clip = {s: np.split(symbols[s], splits) for s in symbols}
-        markers = [
-            config.alphabet_size("phys") + len(x) - (n - 1) * config.window_frames - 1
-            for x, n in zip(clips, counts, strict=True)
-        ]
-        base_text = [
-            np.append(w.ravel(), m) for w, m in zip(per_clip["base"], markers, strict=True)
-        ]
+        texts, _ = _symbol_texts(streams, windows, [len(x) for x in clips], config)
         bpe = {
             stream: IntegerBPE.train(
-                texts,
+                texts[stream],
                 num_symbols=config.alphabet_size(stream),
                 vocab_size=getattr(config, f"{stream}_vocab_size"),
                 chunk=config.symbols_per_window(stream),
                 progress=progress,
             )
-            for stream, texts in (
-                ("base", base_text),
-                ("phys", [w.ravel() for w in per_clip["phys"]]),
-            )
+            for stream in streams
         }
         seconds = sum(len(x) for x in clips) / config.fps
         rates = {
-            stream: sum(len(ids) for ids in bpe[stream].encode_batch(texts)) / seconds
-            for stream, texts in (
-                ("base", base_text),
-                ("phys", [w.ravel() for w in per_clip["phys"]]),
-            )
+            stream: sum(len(ids) for ids in bpe[stream].encode_batch(texts[stream])) / seconds
+            for stream in streams
         }
         return cls(config, stats, streams["base"], streams["phys"], bpe["base"], bpe["phys"], rates)
 
@@ -411,26 +396,14 @@ class DSFTTokenizer:
         windows = np.concatenate(
             [frame_windows(self.stats.normalize(x), self.config.window_frames) for x in clips]
         )
-        counts = [num_windows(len(x), self.config.window_frames) for x in clips]
-        splits = np.cumsum(counts)[:-1]
-        texts, clamped = {}, np.zeros(len(windows), dtype=np.int64)
-        for stream, transform in self._streams.items():
-            symbols, clamps = transform.quantise(windows[..., transform.dims], counts)
-            texts[stream] = [w.ravel() for w in np.split(symbols, splits)]
-            clamped += clamps
-        clamped_per_clip = [int(c.sum()) for c in np.split(clamped, splits)]
-        W = self.config.window_frames
-        texts["base"] = [
-            np.append(t, self.config.alphabet_size("phys") + len(x) - (n - 1) * W - 1)
-            for t, x, n in zip(texts["base"], clips, counts, strict=True)
-        ]
+        texts, clamped = _symbol_texts(self._streams, windows, [len(x) for x in clips], self.config)
         ids = {s: self._bpe[s].encode_batch(texts[s]) for s in texts}
         return [
             MotionTokens(
                 base=ids["base"][i],
                 phys=ids["phys"][i],
                 num_frames=len(x),
-                clamped=clamped_per_clip[i],
+                clamped=clamped[i],
             )
             for i, x in enumerate(clips)
         ]
@@ -555,6 +528,7 @@ class DSFTTokenizer:
 
     @classmethod
     def from_pretrained(cls, directory: str | Path) -> DSFTTokenizer:
+        """Load what :meth:`save_pretrained` wrote; :class:`DSFTCheckpointError` otherwise."""
         directory = Path(directory)
         files = [directory / f for f in (CONFIG_FILE, BASE_TOKENIZER_FILE, PHYS_TOKENIZER_FILE)]
         missing = [f.name for f in files if not f.is_file()]
@@ -620,6 +594,30 @@ def _load_stream(saved: dict, config: DSFTConfig, stream: str) -> _StreamTransfo
     return transform
 
 
+def _symbol_texts(
+    streams: dict[str, _StreamTransform],
+    windows: np.ndarray,
+    lengths: list[int],
+    config: DSFTConfig,
+) -> tuple[dict[str, list[np.ndarray]], list[int]]:
+    """Normalised windows of clips with ``lengths`` frames -> per stream, one symbol
+    string per clip (Base ending with its frame-count marker), and clamps per clip."""
+    counts = [num_windows(n, config.window_frames) for n in lengths]
+    splits = np.cumsum(counts)[:-1]
+    texts, clamped = {}, np.zeros(len(windows), dtype=np.int64)
+    for stream, transform in streams.items():
+        symbols, clamps = transform.quantise(windows[..., transform.dims], counts)
+        texts[stream] = [w.ravel() for w in np.split(symbols, splits)]
+        clamped += clamps
+    # Marker symbols follow the quantised levels: marker m means m + 1 frames.
+    first_marker = config.alphabet_size("phys")
+    texts["base"] = [
+        np.append(t, first_marker + n - (c - 1) * config.window_frames - 1)
+        for t, n, c in zip(texts["base"], lengths, counts, strict=True)
+    ]
+    return texts, [int(c.sum()) for c in np.split(clamped, splits)]
+
+
 def _fit(symbols: np.ndarray, n: int, zero: int) -> np.ndarray:
     """Truncate or pad (with the zero level, i.e. the mean) to exactly ``n`` windows."""
     if len(symbols) >= n:
@@ -665,8 +663,6 @@ def _dimension_weights(
     """
     if not config.joint_weighting or layout.name != "humanml3d":
         return np.ones(layout.dim)
-    from motionvla_model.features import features_to_joints
-
     W, delta = config.window_frames, 0.1
     probes = sorted(clips, key=len, reverse=True)[:4]
     sensitivity = np.zeros(layout.dim)
@@ -689,8 +685,6 @@ def _dimension_weights(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m motionvla_model.dsft {train,roundtrip} DIR clip.npy ...``."""
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m motionvla_model.dsft", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="fit a default tokenizer on [T, 263] .npy files")
@@ -724,8 +718,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "repairs": decoded.repairs,
     }
     if tokenizer.layout.name == "humanml3d":
-        from motionvla_model.features import features_to_joints
-
         error = features_to_joints(decoded.features) - features_to_joints(features)
         report["mpjpe_mm"] = float(np.linalg.norm(error, axis=-1).mean() * 1e3)
     print(json.dumps(report))
