@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from peft import PeftModel
 from transformers import (
-    AutoTokenizer,
     CompileConfig,
     GenerationConfig,
     LogitsProcessorList,
@@ -46,7 +46,7 @@ from .images import ImagePreprocessor
 from .logits import MotionPhaseLogitsProcessor
 from .motion_vocab import MotionTokenMap, add_motion_tokens
 from .prompt import PromptBatch, build_inputs
-from .text_tokenizer import CHAT_TEMPLATE, load_qwen3_5_tokenizer, load_tokenizer_folder
+from .text_tokenizer import load_qwen3_5_tokenizer, load_tokenizer_folder
 
 __all__ = [
     "CheckpointError",
@@ -63,6 +63,7 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "motionvla.json"
 MOTION_TOKENS_FILE = "motion_tokens.json"
 BACKBONE_DIR = "backbone"
+ADAPTER_DIR = "adapter"
 TOKENIZER_DIR = "tokenizer"
 DSFT_DIR = "dsft"
 HUMANML3D_DIM = 263
@@ -283,8 +284,9 @@ class MotionVLA:
     ) -> MotionVLA:
         """A downloaded Qwen backbone (local folder) extended with the motion vocabulary.
 
-        The folder's own tokenizer is used; new embedding rows start at the mean of the
-        existing ones (transformers' ``mean_resizing``), the usual start for new tokens.
+        The folder's own tokenizer (``tokenizer.json``) is used. When the embedding has too
+        few rows for the motion tokens it grows; new rows start at the mean of the existing
+        ones (transformers' ``mean_resizing``), the usual start for new tokens.
         """
         torch_device = _resolve_device(device)
         family, backbone = load_backbone(
@@ -292,12 +294,11 @@ class MotionVLA:
             dtype=_resolve_dtype(dtype, torch_device),
             attn_implementation="sdpa",
         )
-        tokenizer = AutoTokenizer.from_pretrained(backbone_dir, local_files_only=True)
-        tokenizer.chat_template = CHAT_TEMPLATE
+        tokenizer = load_tokenizer_folder(backbone_dir)
         token_map = add_motion_tokens(
             tokenizer, dsft_tokenizer.base_vocab_size, dsft_tokenizer.phys_vocab_size
         )
-        backbone.resize_token_embeddings(_padded(len(tokenizer)))
+        _fit_embeddings(backbone, len(tokenizer))
         config = _with_vocab(
             config or MotionVLAConfig(family=family), dsft_tokenizer, str(backbone_dir)
         )
@@ -308,14 +309,33 @@ class MotionVLA:
     # ---------------------------------------------------------------- checkpoints
 
     def save_pretrained(self, directory: str | Path) -> Path:
-        """Write the checkpoint folder (safetensors + JSON only)."""
+        """Write the checkpoint folder (safetensors + JSON only).
+
+        A backbone wrapped by PEFT is saved as its adapter (``adapter/``) plus the base
+        folder named by ``config.backbone_reference``; otherwise as full weights
+        (``backbone/``).
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.config.to_json(directory / CONFIG_FILE)
         meta = json.loads((directory / CONFIG_FILE).read_text())
         meta["format_version"] = FORMAT_VERSION
         (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        self.backbone.save_pretrained(directory / BACKBONE_DIR, safe_serialization=True)
+        if isinstance(self.backbone, PeftModel):
+            # Adapter only: the base weights stay in the folder the config names.
+            base = Path(self.config.backbone_reference)
+            if not (base / "config.json").is_file():
+                raise CheckpointError(
+                    "a LoRA checkpoint needs config.backbone_reference to name the local "
+                    f"base model folder; {str(base)!r} has no config.json"
+                )
+            # The embedding travels with the adapter: its motion-token rows are trained state
+            # that the base folder does not have.
+            self.backbone.save_pretrained(
+                directory / ADAPTER_DIR, safe_serialization=True, save_embedding_layers=True
+            )
+        else:
+            self.backbone.save_pretrained(directory / BACKBONE_DIR, safe_serialization=True)
         self.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
         self.token_map.to_json(directory / MOTION_TOKENS_FILE)
         self.dsft.save_pretrained(directory / DSFT_DIR)
@@ -332,7 +352,9 @@ class MotionVLA:
     ) -> MotionVLA:
         """Load a checkpoint folder written by :meth:`save_pretrained` (never from a hub)."""
         directory = Path(directory)
-        parts = [CONFIG_FILE, BACKBONE_DIR, TOKENIZER_DIR, MOTION_TOKENS_FILE, DSFT_DIR]
+        adapter = (directory / ADAPTER_DIR).is_dir()
+        weights = ADAPTER_DIR if adapter else BACKBONE_DIR
+        parts = [CONFIG_FILE, weights, TOKENIZER_DIR, MOTION_TOKENS_FILE, DSFT_DIR]
         missing = [p for p in parts if not (directory / p).exists()]
         if missing:
             raise CheckpointError(f"{directory} is not a MotionVLA checkpoint: missing {missing}")
@@ -340,15 +362,20 @@ class MotionVLA:
         if meta.pop("format_version", None) != FORMAT_VERSION:
             raise CheckpointError(f"{directory / CONFIG_FILE}: unsupported format_version")
         config = MotionVLAConfig(**meta)
+        tokenizer = load_tokenizer_folder(directory / TOKENIZER_DIR)
         torch_device = _resolve_device(device)
         family, backbone = load_backbone(
-            directory / BACKBONE_DIR,
+            config.backbone_reference if adapter else directory / BACKBONE_DIR,
             dtype=_resolve_dtype(dtype, torch_device),
             attn_implementation="sdpa",
         )
         if family != config.family:
             raise CheckpointError(f"backbone is {family!r} but the config says {config.family!r}")
-        tokenizer = load_tokenizer_folder(directory / TOKENIZER_DIR)
+        if adapter:
+            _fit_embeddings(backbone, len(tokenizer))
+            # Merged for inference: the same function, without the adapter's extra matmuls.
+            backbone = PeftModel.from_pretrained(backbone, directory / ADAPTER_DIR)
+            backbone = backbone.merge_and_unload()
         token_map = MotionTokenMap.from_json(directory / MOTION_TOKENS_FILE)
         dsft = DSFTTokenizer.from_pretrained(directory / DSFT_DIR)
         return cls(config, backbone.to(torch_device), tokenizer, token_map, dsft, compile=compile)
@@ -587,6 +614,12 @@ class MotionVLA:
 def _padded(vocab_size: int, multiple: int = 64) -> int:
     """Embedding rows: the tokenizer size rounded up so matrix shapes suit GPU kernels."""
     return -(-vocab_size // multiple) * multiple
+
+
+def _fit_embeddings(backbone: PreTrainedModel, num_tokens: int) -> None:
+    """Grow the embedding (to a multiple of 64 rows) when it cannot hold every token id."""
+    if backbone.get_input_embeddings().num_embeddings < num_tokens:
+        backbone.resize_token_embeddings(_padded(num_tokens))
 
 
 def _with_vocab(config: MotionVLAConfig, dsft: DSFTTokenizer, reference: str) -> MotionVLAConfig:
