@@ -221,6 +221,8 @@ class DemoClient:
         outcome.metrics = report.get("report", {}).get("metrics", {})
         outcome.video = report.get("video")
         if outcome.video:
+            verdict = "PASSED" if outcome.passed else "FAILED"
+            _say(f"  ... {verdict} in {outcome.to_verdict_s} s; rendering its video")
             video = self._wait(lambda: self.videos.get(stamp), deadline)
             outcome.video_written = bool(video and video.get("written"))
         return outcome
