@@ -123,3 +123,26 @@ def test_generator_keeps_serving_when_sim_check_is_down(probe, tmp_path):
         for node in (generator, sim):
             if node.alive():
                 node.stop(signal.SIGKILL)
+
+
+def test_model_past_its_time_limit_ends_in_an_error_and_the_next_command_runs(probe, tmp_path):
+    from motionvla_model.modeling import build_tiny_motionvla
+
+    model_dir = build_tiny_motionvla(seed=0).save_pretrained(tmp_path / "tiny")
+    node = _generator("slow", tmp_path / "node.log", "backend:=model", f"model_path:={model_dir}",
+                      "device:=cpu", "generation_timeout_s:=0.3")  # fmt: skip
+    status = probe.json_collect("/slow/motion_generator/status")
+    commands = probe.node.create_publisher(String, "/slow/command", RELIABLE)
+    try:
+        wait_for(commands.get_subscription_count, 90, "the command subscription")
+        for text in ("walk forward", "jog backward"):
+            commands.publish(String(data=text))
+            final = _final(status, text, timeout_s=120)  # the first one waits for the load
+            assert final["state"] == "error" and "timed out after 0.3 s" in final["reason"], final
+            # The model gets the deadline as its budget and stops itself close to it.
+            assert final["elapsed_ms"] < 5000, final
+        assert node.alive() and node.stop() == 0
+        assert "Traceback" not in node.output()
+    finally:
+        if node.alive():
+            node.stop(signal.SIGKILL)
