@@ -54,6 +54,13 @@ class TrainResult:
     evals: list[dict[str, float]] = field(default_factory=list)
     model_dir: Path | None = None
     seconds: float = 0.0
+    step_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def steps_per_second(self) -> float:
+        """Optimizer steps per second, the first (warm-up) step left out when possible."""
+        timed = self.step_seconds[1:] or self.step_seconds
+        return len(timed) / sum(timed) if timed else 0.0
 
     @property
     def loss_drop(self) -> float:
@@ -116,12 +123,15 @@ def train_phase(
     resume_from: str | Path | None = None,
     progress: bool = True,
     save_model: bool = True,
+    final_checkpoint: bool = True,
 ) -> TrainResult:
     """Train ``model`` in place for one phase on SFT records; save the final MotionVLA.
 
     ``resume_from`` is a checkpoint folder (or ``"latest"`` for the newest in
     ``out_dir``); the run continues at its step and ends where an uninterrupted run ends.
     Phase 2 merges its LoRA adapters into the backbone before returning.
+    ``save_model=False`` skips writing ``out/model`` and ``final_checkpoint=False`` the last
+    training checkpoint (benchmarks of large models).
     """
     start_time = time.perf_counter()
     out_dir = Path(out_dir)
@@ -209,6 +219,7 @@ def train_phase(
             epoch, offset = epoch + 1, 0
 
     losses: list[float] = []
+    step_seconds: list[float] = []
     evals: list[dict[str, float]] = []
     bar = tqdm(
         total=total_steps,
@@ -219,6 +230,7 @@ def train_phase(
     )
     stream = batches()
     while step < total_steps:
+        step_start = time.perf_counter()
         step_loss = 0.0
         for micro in range(accumulation):
             batch = next(stream)
@@ -233,6 +245,7 @@ def train_phase(
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
+        step_seconds.append(time.perf_counter() - step_start)
         losses.append(step_loss)
         bar.update()
         bar.set_postfix(loss=f"{step_loss:.3f}")
@@ -255,7 +268,8 @@ def train_phase(
     if eval_loader is not None:
         evals.append(_evaluate(accelerator, network, eval_loader, loss_fn) | {"step": step})
         accelerator.log({k: v for k, v in evals[-1].items() if k != "step"}, step=step)
-    _save_checkpoint(accelerator, out_dir, step, config)
+    if final_checkpoint:
+        _save_checkpoint(accelerator, out_dir, step, config)
     accelerator.end_training()
 
     unwrapped = accelerator.unwrap_model(network)
@@ -267,7 +281,11 @@ def train_phase(
     unwrapped.requires_grad_(False)
     model.backbone = unwrapped.eval()
     result = TrainResult(
-        steps=step, losses=losses, evals=evals, seconds=time.perf_counter() - start_time
+        steps=step,
+        losses=losses,
+        evals=evals,
+        seconds=time.perf_counter() - start_time,
+        step_seconds=step_seconds,
     )
     if accelerator.is_main_process:
         if save_model:
