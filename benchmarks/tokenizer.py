@@ -2,7 +2,8 @@
 
 Trains each scheme on one part of the real clips the registry provides (OMOMO,
 climbing mocap, BVH walking; resampled to 20 fps and turned into HumanML3D features,
-cut into 10-s segments as in HumanML3D) and evaluates on clips never used in training:
+cut into 10-s segments as in HumanML3D; the training part is augmented with mirrored
+and 0.8x / 1.25x speed copies) and evaluates on clips never used in training:
 
 * ``dsft``: :class:`motionvla_model.dsft.DSFTTokenizer` with its default config;
 * ``motionvla_whole_clip``: the published MotionVLA scheme (whole-clip DCT, K_base=5,
@@ -41,6 +42,7 @@ from motionvla_model.dsft_baselines import (
 from motionvla_model.features import features_to_joints, joints_to_features
 from motionvla_model.human_clips import HumanClip, load_bvh_clip, load_climb, load_omomo
 from motionvla_model.resample import resample
+from motionvla_model.skeleton import SMPL22_JOINT_NAMES
 
 FPS = 20.0
 SEGMENT_FRAMES = 200  # 10 s, about HumanML3D's longest clip (196 frames)
@@ -62,17 +64,38 @@ def _load(name: str) -> HumanClip:
     return load_omomo(name) if name.startswith("omomo/") else load_bvh_clip(name)
 
 
-def _segments(names: tuple[str, ...]) -> list[np.ndarray]:
+def _mirrored(joints: np.ndarray) -> np.ndarray:
+    """Left-right mirror image (x negated, left and right joints swapped), as HumanML3D."""
+    out = joints[:, _MIRROR].copy()
+    out[..., 0] *= -1
+    return out
+
+
+_MIRROR = [
+    SMPL22_JOINT_NAMES.index(n.replace("left", "#").replace("right", "left").replace("#", "right"))
+    for n in SMPL22_JOINT_NAMES
+]
+
+
+def _segments(names: tuple[str, ...], augment: tuple[str, ...] = ()) -> list[np.ndarray]:
+    """10-s feature segments of the named clips at 20 fps, plus augmented copies:
+    ``"mirror"`` (left-right) and ``"speed"`` (played 0.8x and 1.25x as fast)."""
     out = []
     for name in tqdm(names, desc="clips -> features", leave=False):
         clip = _load(name)
-        features = joints_to_features(resample(clip.joints, clip.fps, FPS), fps=FPS)
-        features = features.astype(np.float32)
-        # Segments shorter than 1 s (the tail of a clip) are dropped.
-        out += [
-            features[i : i + SEGMENT_FRAMES]
-            for i in range(0, len(features) - int(FPS), SEGMENT_FRAMES)
-        ]
+        joints = resample(clip.joints, clip.fps, FPS)
+        variants = [joints]
+        if "mirror" in augment:
+            variants.append(_mirrored(joints))
+        if "speed" in augment:
+            variants += [resample(joints, FPS, FPS * rate) for rate in (0.8, 1.25)]
+        for motion in variants:
+            features = joints_to_features(motion, fps=FPS).astype(np.float32)
+            # Segments shorter than 1 s (the tail of a clip) are dropped.
+            out += [
+                features[i : i + SEGMENT_FRAMES]
+                for i in range(0, len(features) - int(FPS), SEGMENT_FRAMES)
+            ]
     return out
 
 
@@ -203,8 +226,11 @@ def main() -> None:
     fuzz_count = 500 if args.quick else 10_000
     started = time.perf_counter()
 
-    # --quick leaves out the longest training clip (4 min of walking) to stay under 60 s.
-    train = _segments(tuple(n for n in TRAIN if not (args.quick and n == "bvh/test")))
+    # --quick leaves out the longest training clip (4 min of walking) and the speed
+    # copies to stay under 60 s.
+    train_names = tuple(n for n in TRAIN if not (args.quick and n == "bvh/test"))
+    augment = ("mirror",) if args.quick else ("mirror", "speed")
+    train = _segments(train_names, augment)
     test = _segments(HELD_OUT)
     default = DSFTConfig()
     multipliers = (2.0,) if args.quick else (0.35, 0.5, 0.7, 1.4, 2.0, 3.0)
@@ -301,7 +327,8 @@ def main() -> None:
     report["setup"] = {
         "quick": args.quick,
         "fuzz_sequences": fuzz_count,
-        "train_clips": sorted({n for n in TRAIN if not (args.quick and n == "bvh/test")}),
+        "train_clips": list(train_names),
+        "train_augmentation": list(augment),
         "held_out_clips": list(HELD_OUT),
         "train_seconds": round(sum(len(x) for x in train) / FPS, 1),
         "held_out_seconds": round(sum(len(x) for x in test) / FPS, 1),
