@@ -86,13 +86,14 @@ class MotionPhaseLogitsProcessor(LogitsProcessor):
             )
         return self._vocab_masks[key]
 
-    def states(self, input_ids: torch.LongTensor) -> torch.Tensor:
+    def states(
+        self, input_ids: torch.LongTensor, base_ids: torch.Tensor, phys_ids: torch.Tensor
+    ) -> torch.Tensor:
         """``[batch]`` state index of each row (see the class constants)."""
         generated = input_ids[:, self.prompt_length :]
         rows = input_ids.shape[0]
         if generated.shape[1] == 0:
             return torch.full((rows,), self._START, dtype=torch.long, device=input_ids.device)
-        _, base_ids, phys_ids = self._vocab_masks[next(iter(self._vocab_masks))]
         base_bounds = self.base_bounds.to(input_ids.device).expand(rows, 2)
         phys_bounds = self.phys_bounds.to(input_ids.device).expand(rows, 2)
         n_base = torch.isin(generated, base_ids).sum(dim=1)
@@ -113,8 +114,8 @@ class MotionPhaseLogitsProcessor(LogitsProcessor):
 
     def allowed(self, input_ids: torch.LongTensor, vocab_size: int) -> torch.Tensor:
         """``[batch, vocab]`` boolean: which next tokens each row may produce."""
-        table, _, _ = self._masks(vocab_size, input_ids.device)
-        return table[self.states(input_ids)]
+        table, base_ids, phys_ids = self._masks(vocab_size, input_ids.device)
+        return table[self.states(input_ids, base_ids, phys_ids)]
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         allowed = self.allowed(input_ids, scores.shape[-1])
