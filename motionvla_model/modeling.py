@@ -534,56 +534,57 @@ class MotionVLA:
             )
         generate_ms = (time.perf_counter() - generate_start) * 1e3
         generated = sequences[:, prompt_length:].cpu().numpy()
-        first_token_ms = (monitor.first_token_s or 0.0) * 1e3
+        timings = {
+            "prompt_ms": prompt_ms,
+            "first_token_ms": (monitor.first_token_s or 0.0) * 1e3,
+            "generate_ms": generate_ms,
+        }
         results = []
         for row, ids in enumerate(generated):
             decode_start = time.perf_counter()
-            eos_at = np.flatnonzero(ids == self.token_map.eos_id)
-            ids = ids[: eos_at[0] + 1] if eos_at.size else ids
-            ids = ids[ids != self.tokenizer.pad_token_id] if not eos_at.size else ids
-            parsed = self.token_map.parse(ids)
-            (b_lo, b_hi), (p_lo, p_hi) = bounds[row]
-            repairs = list(parsed.notes)
-            well_formed = (
-                parsed.well_formed
-                and b_lo <= len(parsed.base_codes) <= b_hi
-                and p_lo <= len(parsed.phys_codes) <= p_hi
-            )
-            decoded = self.dsft.decode(parsed.base_codes, parsed.phys_codes)
-            repairs += decoded.repairs
-            if eos_at.size:
-                stop_reason = "complete"
-            elif monitor.stopped:
-                stop_reason = "stopped"
-            elif monitor.time_exceeded:
-                stop_reason = "time_budget"
-            else:
-                stop_reason = "token_budget"
-            joints = features_to_joints(decoded.features)
-            decode_ms = (time.perf_counter() - decode_start) * 1e3
-            results.append(
-                GeneratedMotion(
-                    text=batch.texts[row],
-                    token_ids=ids.astype(np.int64),
-                    base_tokens=parsed.base_codes,
-                    phys_tokens=parsed.phys_codes,
-                    features=decoded.features,
-                    joints=joints,
-                    fps=float(self.dsft.config.fps),
-                    stop_reason=stop_reason,
-                    well_formed=well_formed,
-                    timings={
-                        "prompt_ms": prompt_ms,
-                        "first_token_ms": first_token_ms,
-                        "generate_ms": generate_ms,
-                        "decode_ms": decode_ms,
-                        "total_ms": (time.perf_counter() - start) * 1e3,
-                    },
-                    notes=list(batch.notes[row]),
-                    repairs=repairs,
-                )
-            )
+            motion = self._decode_row(ids, bounds[row], monitor)
+            motion.text = batch.texts[row]
+            motion.notes = list(batch.notes[row])
+            motion.timings = timings | {
+                "decode_ms": (time.perf_counter() - decode_start) * 1e3,
+                "total_ms": (time.perf_counter() - start) * 1e3,
+            }
+            results.append(motion)
         return results
+
+    def _decode_row(
+        self,
+        ids: np.ndarray,
+        bounds: tuple[tuple[int, int], tuple[int, int]],
+        monitor: GenerationMonitor,
+    ) -> GeneratedMotion:
+        """One row of generated ids (up to M_EOS) -> decoded motion, with how it ended."""
+        eos_at = np.flatnonzero(ids == self.token_map.eos_id)
+        if eos_at.size:
+            ids, stop_reason = ids[: eos_at[0] + 1], "complete"
+        elif monitor.stopped:
+            stop_reason = "stopped"
+        elif monitor.time_exceeded:
+            stop_reason = "time_budget"
+        else:
+            stop_reason = "token_budget"
+        parsed = self.token_map.parse(ids)
+        (b_lo, b_hi), (p_lo, p_hi) = bounds
+        decoded = self.dsft.decode(parsed.base_codes, parsed.phys_codes)
+        return GeneratedMotion(
+            text="",
+            token_ids=ids.astype(np.int64),
+            base_tokens=parsed.base_codes,
+            phys_tokens=parsed.phys_codes,
+            features=decoded.features,
+            joints=features_to_joints(decoded.features),
+            fps=float(self.dsft.config.fps),
+            stop_reason=stop_reason,
+            well_formed=parsed.well_formed
+            and b_lo <= len(parsed.base_codes) <= b_hi
+            and p_lo <= len(parsed.phys_codes) <= p_hi,
+            repairs=parsed.notes + decoded.repairs,
+        )
 
     def _rng_devices(self) -> list:
         return [self.device] if self.device.type == "cuda" else []
