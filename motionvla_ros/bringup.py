@@ -62,6 +62,7 @@ CONSOLE_SCRIPTS: dict[str, str] = {
     **{spec.executable: f"{spec.module}:{spec.function}" for spec in NODES.values()},
     "motionvla-bringup": "motionvla_ros.bringup:main",
     "motionvla-say": "motionvla_ros.say:main",
+    "motionvla-demo": "motionvla_ros.demo:main",
 }
 
 
