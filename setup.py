@@ -41,6 +41,8 @@ setup(
             # Command-line tools
             "motionvla-bringup = motionvla_ros.bringup:main",
             "motionvla-say = motionvla_ros.say:main",
+            "motionvla-demo = motionvla_ros.demo:main",
+            "motionvla-generate = motionvla_model.generate_cli:main",
             "motionvla-retarget = retargeting.cli:main",
             "motionvla-sim = sim.cli:main",
             "motionvla-synth-data = training.data.synthetic_dataset:main",
