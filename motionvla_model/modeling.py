@@ -16,6 +16,7 @@ when the cache is static). On a CPU it runs in float32 with the dynamic cache.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import json
@@ -312,8 +313,8 @@ class MotionVLA:
         """Write the checkpoint folder (safetensors + JSON only).
 
         A backbone wrapped by PEFT is saved as its adapter (``adapter/``) plus the base
-        folder named by ``config.backbone_reference``; otherwise as full weights
-        (``backbone/``).
+        folder named by ``config.backbone_reference`` when that folder exists, and merged
+        into full weights otherwise; a plain backbone as full weights (``backbone/``).
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -321,19 +322,18 @@ class MotionVLA:
         meta = json.loads((directory / CONFIG_FILE).read_text())
         meta["format_version"] = FORMAT_VERSION
         (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        if isinstance(self.backbone, PeftModel):
-            # Adapter only: the base weights stay in the folder the config names.
-            base = Path(self.config.backbone_reference)
-            if not (base / "config.json").is_file():
-                raise CheckpointError(
-                    "a LoRA checkpoint needs config.backbone_reference to name the local "
-                    f"base model folder; {str(base)!r} has no config.json"
-                )
+        base = Path(self.config.backbone_reference)
+        if isinstance(self.backbone, PeftModel) and (base / "config.json").is_file():
             # The embedding travels with the adapter: its motion-token rows are trained state
             # that the base folder does not have.
             self.backbone.save_pretrained(
                 directory / ADAPTER_DIR, safe_serialization=True, save_embedding_layers=True
             )
+        elif isinstance(self.backbone, PeftModel):
+            # No base folder to refer to (e.g. a tiny built model): merge a copy, keep the
+            # live adapter untouched for further training.
+            merged = copy.deepcopy(self.backbone).merge_and_unload()
+            merged.save_pretrained(directory / BACKBONE_DIR, safe_serialization=True)
         else:
             self.backbone.save_pretrained(directory / BACKBONE_DIR, safe_serialization=True)
         self.tokenizer.save_pretrained(directory / TOKENIZER_DIR)

@@ -31,6 +31,7 @@ from .images import ImagePreprocessor, InvalidImageError
 from .motion_vocab import MotionTokenMap
 
 __all__ = [
+    "IGNORE_INDEX",
     "IMAGE_PAD",
     "InvalidCommandError",
     "PromptBatch",

@@ -89,3 +89,16 @@ def test_static_kv_cache_gives_the_same_tokens():
         model.compile = False
     for a, b in zip(dynamic, static, strict=True):
         np.testing.assert_array_equal(a.token_ids, b.token_ids)
+
+
+def test_lora_on_a_built_model_is_saved_merged(tmp_path):
+    model = build_tiny_motionvla(family="qwen3_vl")
+    lora = LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    model.backbone = get_peft_model(model.backbone, lora)
+    before = model.next_token_logits("wave", _scene(2))
+    model.save_pretrained(tmp_path / "ckpt")
+    assert (tmp_path / "ckpt" / "backbone").is_dir()
+    assert not (tmp_path / "ckpt" / "adapter").exists()
+    torch.testing.assert_close(model.next_token_logits("wave", _scene(2)), before)  # unchanged
+    loaded = MotionVLA.from_pretrained(tmp_path / "ckpt", device="cpu")
+    torch.testing.assert_close(loaded.next_token_logits("wave", _scene(2)), before)
