@@ -143,6 +143,12 @@ def test_prompt_layout_and_mm_token_types(model):
     assert batch.texts == ["walk forward", "wave"]
 
 
+def test_a_100_kb_command_is_truncated_with_a_note(model):
+    batch = model.prepare(["walk " * 20_000])
+    assert any("truncated" in note for note in batch.notes[0])
+    assert batch.input_ids.shape[1] < 1000  # 2000 characters of prompt at most
+
+
 def test_bad_input_is_named_by_row(model):
     with pytest.raises(InvalidCommandError, match="command 1"):
         model.prepare(["walk", ""])
