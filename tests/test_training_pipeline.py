@@ -192,3 +192,29 @@ def test_end_to_end_data_to_generated_joints(data, tmp_path):
     motion = loaded.generate(scene.text, image, duration_s=2.0, max_new_tokens=120)
     assert motion.joints.ndim == 3 and motion.joints.shape[1:] == (22, 3)
     assert np.isfinite(motion.joints).all() and motion.features.shape[1] == 263
+
+
+def test_command_lines_train_and_evaluate(data, tmp_path, capsys):
+    from training.cli import eval_main, train_main
+
+    root = data["root"]
+    train_main(
+        ["phase1", "--model", "tiny", "--hidden-size", "16", "--dsft", str(root / "dsft"),
+         "--train", str(root / "sft" / "sft_train.jsonl"), "--out", str(tmp_path / "p1"),
+         "--max-steps", "1", "--batch-size", "2", "--loss-vocabulary", "motion", "--no-progress"]
+    )  # fmt: skip
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["steps"] == 1
+    report_path = tmp_path / "report.json"
+    eval_main(
+        ["--model", result["model"], "--data", str(data["index"]), "--max-samples", "2",
+         "--out", str(report_path), "--device", "cpu", "--no-progress"]
+    )  # fmt: skip
+    report = json.loads(report_path.read_text())
+    assert report["num_samples"] == 2
+    # The ground truth performs its own command; the tokenizer round trip stays close.
+    assert report["ground_truth"]["turn_error_deg"] < 1.0
+    assert report["ground_truth"]["ground_penetration"] < 0.01
+    assert report["tokenizer"]["turn_error_deg"] < 20.0
+    assert 0.0 <= report["generated"]["well_formed"] <= 1.0
+    assert "jitter_degree" in capsys.readouterr().err  # the printed table

@@ -53,12 +53,12 @@ def _phase2() -> PhaseConfig:
     # A randomly initialised backbone learns faster than a pretrained one may be nudged:
     # a higher learning rate than the recipe's 2e-4, and the vision tower trains fully.
     return phase2_defaults().replace(
-        learning_rate=2e-3,
-        max_steps=120,
+        learning_rate=3e-3,
+        max_steps=700,
         batch_size=8,
         vision="full",
         loss_vocabulary="motion",
-        eval_every=40,
+        eval_every=100,
         eval_examples=16,
     )
 
@@ -69,6 +69,7 @@ class DefaultModelConfig:
 
     num_samples: int = 800
     num_eval_samples: int = 120
+    evaluate_samples: int = 48
     scene_fraction: float = 0.5
     seed: int = 0
     workers: int = 2
@@ -175,7 +176,9 @@ def build_default_model(
     if evaluate:
         from training.evaluate import evaluate_model, write_report
 
-        report = evaluate_model(model, indexes["eval"], progress=progress)
+        report = evaluate_model(
+            model, indexes["eval"], max_samples=config.evaluate_samples, progress=progress
+        )
         mark("evaluate_s")
         write_report(report, out / "evaluation.json")
         recipe["timings_s"] = timings

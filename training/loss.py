@@ -54,8 +54,15 @@ class MotionVocabularyLoss:
         lookup[ids] = torch.arange(len(ids))
         self.lookup = lookup.to(self.head.weight.device)
         self._hidden: torch.Tensor | None = None
+        self._handle = None
         if vocabulary == "motion":
-            backbone.get_decoder().norm.register_forward_hook(self._capture)
+            self._handle = backbone.get_decoder().norm.register_forward_hook(self._capture)
+
+    def close(self) -> None:
+        """Remove the hook (the model is then used for inference without it)."""
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
 
     def _capture(self, module: torch.nn.Module, args: tuple, output: torch.Tensor) -> None:
         self._hidden = output

@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 from transformers import PreTrainedModel
 
 from motionvla_model.motion_vocab import MotionTokenMap
@@ -67,19 +68,26 @@ def language_linear_modules(backbone: PreTrainedModel, *, with_vision: bool = Fa
     ]
 
 
-def prepare_phase1(backbone: PreTrainedModel, token_map: MotionTokenMap) -> list[nn.Parameter]:
-    """Freeze everything but the motion-token rows; returns the parameters to optimise."""
+def prepare_phase1(
+    backbone: PreTrainedModel, token_map: MotionTokenMap
+) -> tuple[list[nn.Parameter], list[RemovableHandle]]:
+    """Freeze everything but the motion-token rows.
+
+    Returns the parameters to optimise and the gradient-hook handles (remove them when
+    the phase ends, so later phases and inference run without the mask).
+    """
     backbone.requires_grad_(False)
     trainable: list[nn.Parameter] = []
+    handles: list[RemovableHandle] = []
     for module in (backbone.get_input_embeddings(), backbone.get_output_embeddings()):
         if module is None or any(module.weight is p for p in trainable):
             continue  # tied weights: one parameter, one hook
         weight = module.weight
         weight.requires_grad_(True)
         mask = embedding_row_mask(weight.shape[0], token_map).to(weight.device, weight.dtype)
-        weight.register_hook(lambda grad, mask=mask: grad * mask.to(grad.dtype))
+        handles.append(weight.register_hook(lambda grad, mask=mask: grad * mask.to(grad.dtype)))
         trainable.append(weight)
-    return trainable
+    return trainable, handles
 
 
 def prepare_phase2(backbone: PreTrainedModel, config: PhaseConfig) -> PeftModel:

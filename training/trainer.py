@@ -144,8 +144,9 @@ def train_phase(
     )
     set_seed(config.seed)
     backbone = model.backbone
+    hooks = []
     if config.phase == "phase1":
-        parameters = prepare_phase1(backbone, model.token_map)
+        parameters, hooks = prepare_phase1(backbone, model.token_map)
         network: torch.nn.Module = backbone
     else:
         network = prepare_phase2(backbone, config)
@@ -271,6 +272,9 @@ def train_phase(
     if final_checkpoint:
         _save_checkpoint(accelerator, out_dir, step, config)
     accelerator.end_training()
+    loss_fn.close()
+    for hook in hooks:
+        hook.remove()
 
     unwrapped = accelerator.unwrap_model(network)
     if config.phase == "phase2":
