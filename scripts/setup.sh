@@ -22,7 +22,7 @@ if [ -z "${MOTIONVLA_TORCH:-}" ]; then
 fi
 
 stamp=.venv/.motionvla-setup
-want=$(cat requirements.txt constraints.txt setup.py package.xml | sha256sum | cut -c1-16)-$MOTIONVLA_TORCH
+want=$(cat requirements.txt constraints.txt setup.py setup.cfg package.xml | sha256sum | cut -c1-16)-$MOTIONVLA_TORCH
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
