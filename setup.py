@@ -47,6 +47,8 @@ setup(
             "motionvla-retarget = retargeting.cli:main",
             "motionvla-sim = sim.cli:main",
             "motionvla-synth-data = training.data.synthetic_dataset:main",
+            "motionvla-train = training.cli:train_main",
+            "motionvla-eval = training.cli:eval_main",
         ],
     },
 )
