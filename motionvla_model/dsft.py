@@ -24,9 +24,12 @@ A feature sequence ``x [T, D]`` (HumanML3D 263-d by default) becomes two token s
 
 The Base stream ends with one frame-count marker (frames in the last window), so
 ``num_frames = (n_windows - 1) * W + marker`` is recovered from the tokens alone.
-Decoding inverts every step; it accepts any integer sequences and repairs what does
-not parse (unknown ids dropped, partial windows zero-filled, stream lengths matched,
-length capped), listing each repair in :attr:`DecodedMotion.repairs`. A coefficient of
+Decoding inverts every step and then smooths the Base stream's step at each window
+boundary (a deblocking filter, :func:`~motionvla_model.dct.smooth_window_boundaries`:
+independently coded windows are worst at their edges). It accepts any integer
+sequences and repairs what does not parse (unknown ids dropped, partial windows
+zero-filled, stream lengths matched, length capped), listing each repair in
+:attr:`DecodedMotion.repairs`. A coefficient of
 zero is the training mean, so every repair falls back towards the mean motion.
 """
 
@@ -42,7 +45,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from motionvla_model.dct import frame_windows, num_windows, window_dct, window_idct
+from motionvla_model.dct import (
+    frame_windows,
+    num_windows,
+    smooth_window_boundaries,
+    window_dct,
+    window_idct,
+)
 from motionvla_model.features import features_to_joints
 from motionvla_model.integer_bpe import IntegerBPE, as_token_ids
 from motionvla_model.layouts import FeatureLayout, UnknownLayoutError, get_layout
@@ -86,8 +95,10 @@ class DSFTConfig:
     ``[-max_level, max_level]`` (a coefficient whose training range would not fit gets a
     wider step). ``joint_weighting`` weights dimensions by measured joint sensitivity,
     floored at ``min_dim_weight`` of the median weight; ``phys_feedback`` carries each
-    Phys window's DC rounding error into the next window. Decoding caps motion at
-    ``max_seconds``.
+    Phys window's DC rounding error into the next window. The decoder smooths the
+    Base stream's step at each window boundary over ``boundary_reach`` frames on either
+    side (:func:`~motionvla_model.dct.smooth_window_boundaries`; 0 turns it off).
+    Decoding caps motion at ``max_seconds``.
     """
 
     layout: str = "humanml3d"
@@ -98,7 +109,7 @@ class DSFTConfig:
     k_base: int = 5
     k_phys: int = 4
     base_step: float = 1.2
-    phys_step: float = 1.5
+    phys_step: float = 3.75
     max_level: int = 255
     base_vocab_size: int = 4096
     phys_vocab_size: int = 4096
@@ -106,6 +117,7 @@ class DSFTConfig:
     phys_feedback: bool = True
     rounding: float = 0.35
     min_dim_weight: float = 0.02
+    boundary_reach: int = 2
     max_seconds: float = 60.0
 
     def __post_init__(self) -> None:
@@ -119,6 +131,10 @@ class DSFTConfig:
             (self.max_level >= 1, f"max_level must be >= 1, got {self.max_level}"),
             (0 < self.min_dim_weight <= 1, "min_dim_weight must be in (0, 1]"),
             (0 < self.rounding <= 0.5, f"rounding must be in (0, 0.5], got {self.rounding}"),
+            (
+                0 <= self.boundary_reach <= self.window_frames // 2,
+                f"boundary_reach must be in [0, window_frames // 2], got {self.boundary_reach}",
+            ),
             (
                 math.isfinite(self.max_seconds) and self.max_seconds * self.fps >= 1,
                 f"max_seconds must cover at least one frame, got {self.max_seconds}",
@@ -499,7 +515,12 @@ class DSFTTokenizer:
             frames = (len(base) - 1) * cfg.window_frames + last
             x = self.stats.denormalize(z[start : start + len(base)].reshape(-1, self.layout.dim))
             start += len(base)
-            x = x[:frames].astype(np.float32)
+            base_dims = self.layout.base_dims
+            x = x[:frames]
+            x[:, base_dims] = smooth_window_boundaries(
+                x[:, base_dims], cfg.window_frames, cfg.boundary_reach
+            )
+            x = x.astype(np.float32)
             if not np.isfinite(x).all():
                 repairs.append("non-finite values replaced by the feature mean")
                 x = np.where(np.isfinite(x), x, self.stats.mean.astype(np.float32))

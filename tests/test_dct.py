@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motionvla_model.dct import frame_windows, num_windows, window_dct, window_idct
+from motionvla_model.dct import (
+    frame_windows,
+    num_windows,
+    smooth_window_boundaries,
+    window_dct,
+    window_idct,
+)
 from motionvla_model.integer_bpe import IntegerBPE, as_token_ids
 
 
@@ -41,6 +47,28 @@ def test_dct_rejects_bad_shapes():
         window_dct(np.zeros((1, 4, 2)), 5)
     with pytest.raises(ValueError):
         window_idct(np.zeros((1, 6, 2)), 4)
+
+
+def test_boundary_smoothing_ramps_a_step_and_keeps_smooth_signals():
+    t = np.arange(47, dtype=np.float64)[:, None]
+    ramp = np.hstack([2.0 * t, np.full_like(t, 3.0)])
+    np.testing.assert_allclose(smooth_window_boundaries(ramp, 20, 2), ramp, atol=1e-12)
+    # A step of 1 at the boundary of frame 20 becomes a ramp: half of it moved to each
+    # side of frames 19 | 20, a quarter to 18 | 21; far frames and the length unchanged.
+    step = (t >= 20).astype(np.float64)
+    smoothed = smooth_window_boundaries(step, 20, 2)[:, 0]
+    np.testing.assert_allclose(smoothed[17:23], [0, 0.25, 0.5, 0.5, 0.75, 1])
+    assert smoothed.shape == (47,) and smoothed[40:].tolist() == [1.0] * 7
+    np.testing.assert_array_equal(smooth_window_boundaries(step, 20, 0), step)
+    # One window, or a last window of one frame (no slope after it): nothing to smooth.
+    np.testing.assert_array_equal(smooth_window_boundaries(step[:21], 20, 2), step[:21])
+
+
+def test_boundary_smoothing_rejects_bad_arguments():
+    with pytest.raises(ValueError):
+        smooth_window_boundaries(np.zeros(5), 4, 1)
+    with pytest.raises(ValueError):
+        smooth_window_boundaries(np.zeros((8, 1)), 4, 3)
 
 
 def test_integer_bpe_round_trips_and_compresses_zero_runs():

@@ -67,6 +67,30 @@ def test_held_out_round_trip_keeps_length_and_joints(tokenizer, clips):
         assert _mpjpe_mm(decoded.features, x) < 120
 
 
+def test_boundary_smoothing_lowers_the_error_of_window_edge_frames(tokenizer, clips, tmp_path):
+    state_file = tokenizer.save_pretrained(tmp_path) / "dsft.json"
+    state = json.loads(state_file.read_text())
+    state["config"]["boundary_reach"] = 0
+    state_file.write_text(json.dumps(state))
+    unsmoothed = DSFTTokenizer.from_pretrained(tmp_path)
+    x = clips["held_out"][1]
+    tokens = tokenizer.encode(x)
+    errors = [
+        np.linalg.norm(
+            features_to_joints(t.decode(tokens.base, tokens.phys).features) - features_to_joints(x),
+            axis=-1,
+        ).mean(axis=1)
+        for t in (tokenizer, unsmoothed)
+    ]
+    edges = np.isin(np.arange(len(x)) % 20, (0, 19))
+    assert errors[0][edges].mean() < 0.95 * errors[1][edges].mean()
+    assert errors[0].mean() < errors[1].mean()
+    # Interior frames are untouched (reach 2 of a 20-frame window).
+    np.testing.assert_allclose(
+        errors[0][np.arange(len(x)) % 20 == 10], errors[1][np.arange(len(x)) % 20 == 10], atol=1e-6
+    )
+
+
 def test_frame_count_is_recovered_from_tokens_for_every_remainder(tokenizer, clips):
     x = clips["held_out"][0]
     for frames in (1, 2, 19, 20, 21, 39, 40, 41, 57):
@@ -213,6 +237,8 @@ def test_encode_rejects_clips_longer_than_the_cap(tokenizer):
         {"rounding": 0.0},
         {"rounding": 0.7},
         {"min_dim_weight": 0.0},
+        {"boundary_reach": -1},
+        {"boundary_reach": 11},
     ],
 )
 def test_config_rejects_bad_values(overrides):
