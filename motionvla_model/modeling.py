@@ -40,6 +40,13 @@ from transformers import (
 )
 
 from .backbone import get_family, load_backbone, tiny_backbone_config
+from .compact_checkpoint import (
+    is_compact_backbone,
+    load_compact_backbone,
+    load_tokenizer_reference,
+    save_compact_backbone,
+    write_tokenizer_reference,
+)
 from .configuration import ConfigurationError, MotionVLAConfig, SamplingOptions
 from .dsft import DSFTConfig, DSFTTokenizer
 from .features import features_to_joints
@@ -309,12 +316,16 @@ class MotionVLA:
 
     # ---------------------------------------------------------------- checkpoints
 
-    def save_pretrained(self, directory: str | Path) -> Path:
+    def save_pretrained(self, directory: str | Path, *, compact: bool = False) -> Path:
         """Write the checkpoint folder (safetensors + JSON only).
 
         A backbone wrapped by PEFT is saved as its adapter (``adapter/``) plus the base
         folder named by ``config.backbone_reference`` when that folder exists, and merged
         into full weights otherwise; a plain backbone as full weights (``backbone/``).
+
+        ``compact`` stores the tokenizer as a reference to the offline Qwen3.5 tokenizer and
+        the embedding as its non-zero rows (:mod:`motionvla_model.compact_checkpoint`): a
+        small model over the full vocabulary then takes megabytes instead of ~100 MB.
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -329,14 +340,22 @@ class MotionVLA:
             self.backbone.save_pretrained(
                 directory / ADAPTER_DIR, safe_serialization=True, save_embedding_layers=True
             )
-        elif isinstance(self.backbone, PeftModel):
+        else:
             # No base folder to refer to (e.g. a tiny built model): merge a copy, keep the
             # live adapter untouched for further training.
-            merged = copy.deepcopy(self.backbone).merge_and_unload()
-            merged.save_pretrained(directory / BACKBONE_DIR, safe_serialization=True)
+            backbone = (
+                copy.deepcopy(self.backbone).merge_and_unload()
+                if isinstance(self.backbone, PeftModel)
+                else self.backbone
+            )
+            if compact:
+                save_compact_backbone(backbone, directory / BACKBONE_DIR)
+            else:
+                backbone.save_pretrained(directory / BACKBONE_DIR, safe_serialization=True)
+        if compact:
+            write_tokenizer_reference(self.tokenizer, self.token_map, directory / TOKENIZER_DIR)
         else:
-            self.backbone.save_pretrained(directory / BACKBONE_DIR, safe_serialization=True)
-        self.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
+            self.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
         self.token_map.to_json(directory / MOTION_TOKENS_FILE)
         self.dsft.save_pretrained(directory / DSFT_DIR)
         return directory
@@ -362,12 +381,14 @@ class MotionVLA:
         if meta.pop("format_version", None) != FORMAT_VERSION:
             raise CheckpointError(f"{directory / CONFIG_FILE}: unsupported format_version")
         config = MotionVLAConfig(**meta)
-        tokenizer = load_tokenizer_folder(directory / TOKENIZER_DIR)
+        tokenizer = load_tokenizer_reference(directory / TOKENIZER_DIR) or load_tokenizer_folder(
+            directory / TOKENIZER_DIR
+        )
         torch_device = _resolve_device(device)
-        family, backbone = load_backbone(
-            config.backbone_reference if adapter else directory / BACKBONE_DIR,
-            dtype=_resolve_dtype(dtype, torch_device),
-            attn_implementation="sdpa",
+        weights_dir = config.backbone_reference if adapter else directory / BACKBONE_DIR
+        load = load_compact_backbone if is_compact_backbone(weights_dir) else load_backbone
+        family, backbone = load(
+            weights_dir, dtype=_resolve_dtype(dtype, torch_device), attn_implementation="sdpa"
         )
         if family != config.family:
             raise CheckpointError(f"backbone is {family!r} but the config says {config.family!r}")
