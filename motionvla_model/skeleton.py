@@ -19,6 +19,7 @@ __all__ = [
     "FOOT_JOINTS",
     "KINEMATIC_CHAINS",
     "LEFT_FOOT_JOINTS",
+    "MIRROR_JOINTS",
     "NUM_JOINTS",
     "REFERENCE_BONE_LENGTHS",
     "REST_DIRECTIONS",
@@ -29,6 +30,7 @@ __all__ = [
     "NonFiniteMotionError",
     "bone_lengths",
     "joint_index",
+    "mirror_joints",
     "validate_joints",
 ]
 
@@ -180,3 +182,25 @@ def bone_lengths(joints: np.ndarray) -> np.ndarray:
     lengths = np.zeros(array.shape[:-1])
     lengths[..., 1:] = np.linalg.norm(array[..., 1:, :] - array[..., parents, :], axis=-1)
     return lengths
+
+
+# Each joint's left-right counterpart (itself on the midline).
+MIRROR_JOINTS: tuple[int, ...] = tuple(
+    SMPL22_JOINT_NAMES.index(n.replace("left", "#").replace("right", "left").replace("#", "right"))
+    for n in SMPL22_JOINT_NAMES
+)
+
+
+def mirror_joints(joints: np.ndarray) -> np.ndarray:
+    """Left-right mirror image of a motion ``[..., 22, 3]``, as HumanML3D augments its data.
+
+    The body's left is +X, so mirroring negates X and swaps every left joint with its
+    right counterpart; the result is again a valid motion (same bone lengths, same
+    height), walking the mirrored path. Mirroring twice gives the motion back.
+    """
+    array = np.asarray(joints)
+    if array.ndim < 2 or array.shape[-2:] != (NUM_JOINTS, 3):
+        raise MotionShapeError(f"joints must be [..., {NUM_JOINTS}, 3], got {array.shape}")
+    out = array[..., MIRROR_JOINTS, :].copy()
+    out[..., 0] *= -1
+    return out

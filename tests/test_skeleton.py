@@ -9,6 +9,7 @@ from motionvla_model.skeleton import (
     FACE_JOINTS,
     FOOT_JOINTS,
     KINEMATIC_CHAINS,
+    MIRROR_JOINTS,
     NUM_JOINTS,
     REFERENCE_BONE_LENGTHS,
     REST_DIRECTIONS,
@@ -18,6 +19,7 @@ from motionvla_model.skeleton import (
     NonFiniteMotionError,
     bone_lengths,
     joint_index,
+    mirror_joints,
     validate_joints,
 )
 
@@ -82,3 +84,18 @@ def test_bone_lengths_of_a_stretched_chain():
     assert lengths.shape == (2, 22)
     assert lengths[0, 0] == 0
     np.testing.assert_allclose(lengths[:, 4], 0.5)
+
+
+def test_mirror_swaps_sides_negates_x_and_is_an_involution():
+    rng = np.random.default_rng(0)
+    joints = rng.normal(size=(5, NUM_JOINTS, 3)).astype(np.float32)
+    mirrored = mirror_joints(joints)
+    left, right = joint_index("left_wrist"), joint_index("right_wrist")
+    np.testing.assert_array_equal(mirrored[:, left, 0], -joints[:, right, 0])
+    np.testing.assert_array_equal(mirrored[:, left, 1:], joints[:, right, 1:])
+    np.testing.assert_array_equal(mirrored[:, 0, 0], -joints[:, 0, 0])
+    np.testing.assert_array_equal(mirror_joints(mirrored), joints)
+    np.testing.assert_allclose(bone_lengths(mirrored)[:, MIRROR_JOINTS], bone_lengths(joints))
+    assert sorted(MIRROR_JOINTS) == list(range(NUM_JOINTS))
+    with pytest.raises(MotionShapeError):
+        mirror_joints(np.zeros((5, 21, 3)))
