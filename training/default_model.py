@@ -46,7 +46,11 @@ def default_model_dir() -> Path:
 
 
 def _phase1() -> PhaseConfig:
-    return phase1_defaults().replace(max_steps=30, batch_size=8, loss_vocabulary="motion")
+    # The backbone starts random: its motion rows (std 0.02) must grow before the head can
+    # express confident predictions (|logit| <= |h| |w|), hence a 10x learning rate.
+    return phase1_defaults().replace(
+        max_steps=100, learning_rate=1e-2, batch_size=8, loss_vocabulary="motion"
+    )
 
 
 def _phase2() -> PhaseConfig:
