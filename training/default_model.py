@@ -58,11 +58,11 @@ def _phase2() -> PhaseConfig:
     # a higher learning rate than the recipe's 2e-4, and the vision tower trains fully.
     return phase2_defaults().replace(
         learning_rate=3e-3,
-        max_steps=700,
+        max_steps=2000,
         batch_size=8,
         vision="full",
         loss_vocabulary="motion",
-        eval_every=100,
+        eval_every=500,
         eval_examples=16,
     )
 
