@@ -22,7 +22,11 @@ setup(
             "training*",
         ]
     ),
-    package_data={"": ["*.json", "*.yaml", "*.xml", "*.safetensors", "*.txt"]},
+    package_data={
+        "": ["*.json", "*.yaml", "*.xml", "*.safetensors", "*.txt"],
+        # The shipped default model (a compact checkpoint, a few MB).
+        "motionvla_model": ["default_model/*.json", "default_model/*/*"],
+    },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

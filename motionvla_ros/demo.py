@@ -42,9 +42,10 @@ from typing import Any
 
 import yaml
 
+from motionvla_model.bundled import default_model_path
 from motionvla_ros.bringup import find_share_file
 
-__all__ = ["CommandOutcome", "DemoClient", "default_model_dir", "main", "run_demo"]
+__all__ = ["CommandOutcome", "DemoClient", "main", "run_demo"]
 
 DEFAULT_SCENE = 25  # SceneDescription.random(25): white cylinder, red box, green box
 DEFAULT_COMMANDS = ("walk forward", "walk to the red box", "turn around")
@@ -52,24 +53,16 @@ QUICK_COMMANDS = ("walk forward", "walk to the red box")
 _FINAL_STATES = ("done", "error", "rejected", "cancelled")
 
 
-def default_model_dir() -> Path:
-    """Where ``motionvla-train default`` caches the bundled default model."""
-    # The same rule as training.default_model.default_model_dir; the ROS layer does
-    # not import the training package.
-    env = os.environ.get("MOTIONVLA_DEFAULT_MODEL")
-    return Path(env) if env else Path.home() / ".cache" / "motionvla" / "default-model"
-
-
 def _resolve_backend(args: argparse.Namespace) -> None:
     if args.backend != "auto":
         return
-    model_dir = args.model_path or default_model_dir()
-    if (model_dir / "motionvla.json").is_file():
+    model_dir = args.model_path or default_model_path()
+    if model_dir is not None and (model_dir / "motionvla.json").is_file():
         args.backend, args.model_path = "model", model_dir
         _say(f"model: {model_dir}")
     else:
         args.backend = "clips"
-        _say(f"no default model in {model_dir} (build it with `motionvla-train default`); "
+        _say("no model found (build the default with `motionvla-train default`); "
              "using recorded G1 clips")  # fmt: skip
 
 

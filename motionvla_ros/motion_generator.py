@@ -56,7 +56,9 @@ DEVICES = ("auto", "cpu", "cuda")
 @dataclass(frozen=True)
 class GeneratorConfig:
     backend: str = param("model", "Motion source: 'model' (MotionVLA) or 'clips' (recorded G1).")
-    model_path: str = param("", "Directory of the MotionVLA checkpoint (backend 'model').")
+    model_path: str = param(
+        "", "Directory of the MotionVLA checkpoint (backend 'model'); empty: the default model."
+    )
     device: str = param("auto", "Where the model runs: auto (GPU when present), cpu, cuda[:N].")
     on_busy: str = param("preempt", "A command while generating: 'preempt' or 'queue'.")
     queue_size: int = param(8, "Commands that may wait with on_busy 'queue'.", (1, 100))
@@ -84,8 +86,6 @@ class GeneratorConfig:
             raise ValueError(f"on_busy must be one of {POLICIES}, got {self.on_busy!r}")
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
-        if self.backend == "model" and not self.model_path:
-            raise ValueError("backend 'model' needs model_path")
 
 
 @dataclass

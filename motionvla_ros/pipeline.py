@@ -34,6 +34,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from motionvla_model.bundled import default_model_path
 from motionvla_model.registry_data import fetch, names
 from retargeting.trajectory import G1Trajectory, load_reference_clip
 
@@ -221,7 +222,13 @@ class ModelPipeline(MotionPipeline):
 
     def __init__(self, model_path: str, device: str = "auto") -> None:
         if not model_path:
-            raise PipelineError("the model backend needs model_path")
+            default = default_model_path()
+            if default is None:
+                raise PipelineError(
+                    "no model_path given and no default model found "
+                    "(build one with `motionvla-train default`)"
+                )
+            model_path = str(default)
         self.model_path = model_path
         self.device = device
         self._model = None

@@ -224,8 +224,13 @@ def test_cancel_token_deadline_and_reason():
     assert token.reason == "first"
 
 
-def test_model_backend_without_a_model_is_a_pipeline_error():
-    with pytest.raises(PipelineError, match="model_path"):
+def test_model_backend_without_model_path_takes_the_default_model(tmp_path, monkeypatch):
+    from motionvla_model import bundled
+
+    monkeypatch.setenv("MOTIONVLA_DEFAULT_MODEL", str(tmp_path / "not-built"))
+    assert make_pipeline("model", model_path="").model_path == str(bundled.SHIPPED_MODEL_DIR)
+    monkeypatch.setattr(bundled, "SHIPPED_MODEL_DIR", tmp_path / "not-shipped")
+    with pytest.raises(PipelineError, match="no default model"):
         make_pipeline("model", model_path="")
     with pytest.raises(PipelineError, match="unknown backend"):
         make_pipeline("dance")

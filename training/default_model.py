@@ -12,21 +12,25 @@
    tower trains fully too, because it starts from random weights and has to learn to see);
 6. the held-out evaluation (:mod:`training.evaluate`), written next to the model.
 
-The result is cached in :func:`default_model_dir` (``~/.cache/motionvla/default-model``,
-or ``$MOTIONVLA_DEFAULT_MODEL``): with the ~250k-token vocabulary the embedding alone is
-~16M parameters at width 64 (~32 MB in bf16), above what the repository ships, so the
-set-up builds it once instead.
+The result goes to :func:`motionvla_model.bundled.built_default_dir`
+(``~/.cache/motionvla/default-model``, or ``$MOTIONVLA_DEFAULT_MODEL``), where it takes
+precedence over the copy the repository ships. The model is saved compact: with the
+~250k-token vocabulary the embedding alone is ~16M parameters at width 64, but only the
+rows of tokens the recipe's prompts use carry information, so the others are zeroed and
+left out of the checkpoint (:mod:`motionvla_model.compact_checkpoint`), which is what
+lets the repository ship it (a few MB).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from motionvla_model.bundled import built_default_dir
+from motionvla_model.compact_checkpoint import zero_unused_embedding_rows
 from motionvla_model.configuration import MotionVLAConfig
 from motionvla_model.dsft import DSFTConfig
 from motionvla_model.modeling import MotionVLA
@@ -36,13 +40,23 @@ from training.sft_data import read_sft_records
 from training.tokenize_dataset import build_sft_files, load_motion_samples, train_dsft
 from training.trainer import train_phase
 
-__all__ = ["DefaultModelConfig", "build_default_model", "default_model_dir"]
+__all__ = ["DefaultModelConfig", "build_default_model", "prompt_token_ids"]
 
 
-def default_model_dir() -> Path:
-    """Where the default model lives (``$MOTIONVLA_DEFAULT_MODEL`` overrides)."""
-    env = os.environ.get("MOTIONVLA_DEFAULT_MODEL")
-    return Path(env) if env else Path.home() / ".cache" / "motionvla" / "default-model"
+def prompt_token_ids(model: MotionVLA, records: list[dict[str, Any]]) -> set[int]:
+    """Every token id the model reads in the prompts of ``records`` (chat template included)."""
+    texts = [
+        part["text"]
+        for record in records
+        for message in record["messages"]
+        if message["role"] == "user"
+        for part in message["content"]
+        if part.get("type") == "text"
+    ]
+    ids: set[int] = set()
+    for start in range(0, len(texts), 64):
+        ids.update(model.prepare(texts[start : start + 64]).input_ids.flatten().tolist())
+    return ids
 
 
 def _phase1() -> PhaseConfig:
@@ -112,7 +126,7 @@ def build_default_model(
     ``evaluation.json`` and ``recipe.json`` (this config and timings).
     """
     config = config or DefaultModelConfig()
-    out = Path(out_dir) if out_dir is not None else default_model_dir()
+    out = Path(out_dir) if out_dir is not None else built_default_dir()
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -174,7 +188,13 @@ def build_default_model(
         progress=progress, save_model=False,
     )  # fmt: skip
     mark("phase2_s")
-    model_dir = model.save_pretrained(out / "model")
+    # Rows of tokens no prompt uses were never read in training: zero them so the
+    # checkpoint stores only what the model learned to use (see the module docstring).
+    motion_ids = range(int(model.token_map.base_ids.min()), model.token_map.max_id + 1)
+    zero_unused_embedding_rows(
+        model.backbone, prompt_token_ids(model, train_records + eval_records) | set(motion_ids)
+    )
+    model_dir = model.save_pretrained(out / "model", compact=True)
     recipe = {"config": config.to_dict(), "timings_s": timings}
     (out / "recipe.json").write_text(json.dumps(recipe, indent=2) + "\n")
     if evaluate:
