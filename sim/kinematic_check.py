@@ -194,10 +194,11 @@ def kinematic_checks(
     ):
         ratio = np.abs(values) / limits
         t, j = np.unravel_index(np.argmax(ratio), ratio.shape)
+        unit = "rad/s" if what == "speed" else "rad/s²"
         checks.append(
             _limit_check(
-                name, ratio[t, j], threshold, "x limit", int(t),
-                f"{names[j]} {what} {abs(values[t, j]):.3g} is a fraction of its limit of",
+                name, ratio[t, j], threshold, "x its limit", int(t),
+                f"{names[j]} {what} {abs(values[t, j]):.3g} {unit} =",
             )
         )  # fmt: skip
         metrics[f"max_{name}_ratio"] = float(ratio[t, j])
