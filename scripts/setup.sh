@@ -35,15 +35,15 @@ PIP=(.venv/bin/python -m pip --disable-pip-version-check)
 if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
   echo "setup: installing torch==$TORCH_VERSION ($MOTIONVLA_TORCH build)"
   if [ -n "${MOTIONVLA_TORCH_INDEX:-}" ]; then
-    "${PIP[@]}" install "torch==$TORCH_VERSION" --index-url "$MOTIONVLA_TORCH_INDEX"
+    "${PIP[@]}" install -c constraints.txt "torch==$TORCH_VERSION" --index-url "$MOTIONVLA_TORCH_INDEX"
   elif [ "$MOTIONVLA_TORCH" = cuda ]; then
-    "${PIP[@]}" install "torch==$TORCH_VERSION"
+    "${PIP[@]}" install -c constraints.txt "torch==$TORCH_VERSION"
   else
     # A CPU machine must never receive the CUDA build, so ask for the CPU build by
     # its exact local version: from pip's configured indexes/find-links when they
     # have it, else from PyTorch's CPU wheel index.
-    "${PIP[@]}" install "torch==$TORCH_VERSION+cpu" 2>/dev/null \
-      || "${PIP[@]}" install "torch==$TORCH_VERSION+cpu" \
+    "${PIP[@]}" install -c constraints.txt "torch==$TORCH_VERSION+cpu" 2>/dev/null \
+      || "${PIP[@]}" install -c constraints.txt "torch==$TORCH_VERSION+cpu" \
         --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple
   fi
 fi
