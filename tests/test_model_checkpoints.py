@@ -14,14 +14,7 @@ from motionvla_model.backbone import (
 from motionvla_model.modeling import MotionVLA, build_tiny_motionvla, tiny_dsft_tokenizer
 from motionvla_model.text_tokenizer import QWEN3_5_VOCAB_SIZE, load_qwen3_5_tokenizer
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # Tiny models are bound by per-op overhead; a second thread only adds synchronisation.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -4,19 +4,11 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from motionvla_model.generate_cli import main
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # Tiny models are bound by per-op overhead; a second thread only adds synchronisation.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -68,13 +68,7 @@ def test_invalid_bounds_and_small_vocabularies_are_rejected():
         processor(torch.zeros(1, 4, dtype=torch.long), torch.zeros(1, 16))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # Tiny models are bound by per-op overhead; a second thread only adds synchronisation.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
