@@ -99,8 +99,8 @@ def test_setup_and_installed_entry_points_agree():
 @pytest.mark.parametrize(
     ("override", "named"),
     [("on_busy:=sometimes", "on_busy"), ("queue_size:=1000", "queue_size"),
-     ("backend:=model", "model_path")],
-    ids=["choice", "range", "cross-field"],
+     ("device:=tpu", "device")],
+    ids=["choice", "range", "pattern"],
 )  # fmt: skip
 def test_bad_parameter_stops_the_node_with_a_message(override, named):
     result = subprocess.run(
