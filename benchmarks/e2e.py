@@ -17,11 +17,8 @@ Each backend runs as its own session (fresh node processes). ``--backend both`` 
 default) runs the recorded-clip backend, the baseline that costs no model time, and
 then the model backend; ``model_vs_clips_final_p50`` is the ratio of their
 command -> final-status p50 latencies in the same run. The model backend uses
-``--model-path``, else the bundled default model when it has been built
-(``$MOTIONVLA_DEFAULT_MODEL`` or ``~/.cache/motionvla/default-model``), else a tiny
-randomly initialised MotionVLA (``build_tiny_motionvla``) built once into
-``~/.cache/motionvla/e2e-tiny-model``. An untrained model's motion is usually
-refused (``error``); ``states`` counts how requests ended.
+``--model-path``, else the default model (:func:`motionvla_model.bundled.default_model_path`:
+a rebuilt one, else the one the repository ships); ``states`` counts how requests ended.
 
     .venv/bin/python benchmarks/e2e.py --quick               # < 60 s (5 clips + 1 model)
     .venv/bin/python benchmarks/e2e.py --backend model --model-path DIR --commands 50
@@ -46,6 +43,8 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from motionvla_model.bundled import default_model_path  # noqa: E402  (needs ROOT on sys.path)
 
 DOMAIN = 79
 COMMANDS = ["walk forward", "jog backward", "turn around", "walk sideways left", "run forward"]
@@ -214,20 +213,13 @@ class Bench:
 
 
 def resolve_model_path(model_path: str) -> tuple[str, str]:
-    """(checkpoint directory, what it is): the given one, the default model, or a tiny one."""
+    """(checkpoint directory, what it is): the given one, else the default model."""
     if model_path:
         return model_path, "given"
-    env = os.environ.get("MOTIONVLA_DEFAULT_MODEL")
-    default = Path(env) if env else Path.home() / ".cache" / "motionvla" / "default-model"
-    if (default / "motionvla.json").is_file():
-        return str(default), "default"
-    tiny = Path.home() / ".cache" / "motionvla" / "e2e-tiny-model"
-    if not (tiny / "motionvla.json").is_file():
-        print(f"building a tiny random MotionVLA into {tiny} (once)", file=sys.stderr)
-        from motionvla_model.modeling import build_tiny_motionvla
-
-        build_tiny_motionvla(seed=0).save_pretrained(tiny)
-    return str(tiny), "tiny-random"
+    default = default_model_path()
+    if default is None:
+        raise SystemExit("no default model found; pass --model-path")
+    return str(default), "default"
 
 
 def run_session(backend: str, model_path: str, device: str, count: int, use_sim: bool,
