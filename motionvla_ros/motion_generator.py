@@ -107,7 +107,8 @@ class MotionGeneratorNode(Node):
         self._pipeline_error = ""  # why the pipeline could not load, until a request succeeds
         self._image_latency_ms: deque[float] = deque(maxlen=300)
 
-        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        # Deep enough that a burst of trajectories reaches sim_check whole.
+        reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         self._trajectory_pub = self.create_publisher(JointTrajectory, "joint_trajectory", reliable)
         self._path_pub = self.create_publisher(Path, "root_path", reliable)
         self._status_pub = self.create_publisher(

@@ -154,9 +154,11 @@ class SimCheckNode(Node):
         self._checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-check")
         self.stats = {"checked": 0, "passed": 0, "withheld": 0}
 
-        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        # Deep enough for a burst of trajectories: a sample overwritten before it is
+        # delivered would never get a verdict.
+        reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         self._report_pub = self.create_publisher(
-            String, "~/report", QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+            String, "~/report", QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
         )
         self._approved_pub = self.create_publisher(
             JointTrajectory, "~/approved_trajectory", reliable
