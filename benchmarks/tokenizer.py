@@ -320,34 +320,29 @@ def main() -> None:
     report["dsft"] = result
     progress.update()
 
-    result = _evaluate_whole_clip(train, test, scale=10.0)
-    whole = result.pop("tokenizer")
-    curve = [_point(result, {"scale": 10.0})]
-    for scale in whole_scales:
-        curve.append(_point(_evaluate_whole_clip(train, test, scale), {"scale": scale}))
+    # Both baselines: the default scale, a curve over other scales, and the decode fuzz.
+    for key, evaluate, scales, decoder, vocab in (
+        (
+            "motionvla_whole_clip", _evaluate_whole_clip, whole_scales,
+            lambda tok: tok.decode,
+            lambda tok: (tok.bpe["base"].vocab_size, tok.bpe["phys"].vocab_size),
+        ),
+        (
+            "fast_single_stream", _evaluate_fast, fast_scales,
+            lambda tok: lambda b, p, _frames: tok.decode(b + p),
+            lambda tok: (tok.bpe.vocab_size, tok.bpe.vocab_size),
+        ),
+    ):  # fmt: skip
+        result = evaluate(train, test, scale=10.0)
+        tokenizer = result.pop("tokenizer")
+        curve = [_point(result, {"scale": 10.0})]
+        for scale in scales:
+            curve.append(_point(evaluate(train, test, scale), {"scale": scale}))
+            progress.update()
+        result["decode_failures"] = _fuzz(decoder(tokenizer), vocab(tokenizer), fuzz_count)
+        result["curve"] = sorted(curve, key=lambda point: point["tokens_per_second"])
+        report[key] = result
         progress.update()
-    result["decode_failures"] = _fuzz(
-        whole.decode,
-        (whole.bpe["base"].vocab_size, whole.bpe["phys"].vocab_size),
-        fuzz_count,
-    )
-    result["curve"] = sorted(curve, key=lambda point: point["tokens_per_second"])
-    report["motionvla_whole_clip"] = result
-    progress.update()
-
-    result = _evaluate_fast(train, test, scale=10.0)
-    fast = result.pop("tokenizer")
-    curve = [_point(result, {"scale": 10.0})]
-    for scale in fast_scales:
-        curve.append(_point(_evaluate_fast(train, test, scale), {"scale": scale}))
-        progress.update()
-    result["decode_failures"] = _fuzz(
-        lambda b, p, _frames: fast.decode(b + p),
-        (fast.bpe.vocab_size, fast.bpe.vocab_size),
-        fuzz_count,
-    )
-    result["curve"] = sorted(curve, key=lambda point: point["tokens_per_second"])
-    report["fast_single_stream"] = result
     progress.close()
 
     for name, entry in report.items():
