@@ -184,30 +184,81 @@ def train_main(argv: list[str] | None = None) -> int:
     return args.run(args)
 
 
+def _t2m_evaluator(args: argparse.Namespace, parser: argparse.ArgumentParser):
+    from training.t2m_evaluator import EvaluatorFileError, T2MEvaluator, release_paths
+
+    explicit = {
+        "checkpoint": args.t2m_checkpoint, "mean": args.t2m_mean, "std": args.t2m_std,
+        "glove_dir": args.t2m_glove,
+    }  # fmt: skip
+    paths = release_paths(args.t2m_evaluator) if args.t2m_evaluator else {}
+    paths |= {name: path for name, path in explicit.items() if path is not None}
+    if len(paths) < len(explicit):
+        parser.error("--t2m-evaluator DIR, or all of --t2m-checkpoint/-mean/-std/-glove, needed")
+    try:
+        return T2MEvaluator.from_files(**paths, device=args.device)
+    except EvaluatorFileError as error:  # missing files included: a message, not a trace
+        raise SystemExit(f"motionvla-eval: {error}") from None
+
+
 def eval_main(argv: list[str] | None = None) -> int:
-    """``motionvla-eval``: score a model on a dataset index; JSON report + printed table."""
+    """``motionvla-eval``: score a model on a dataset index and/or the HumanML3D benchmark;
+    JSON report + printed tables."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     parser = argparse.ArgumentParser(prog="motionvla-eval", description=eval_main.__doc__)
     parser.add_argument("--model", required=True, help="MotionVLA checkpoint folder")
-    parser.add_argument("--data", required=True, help="dataset index (.jsonl) to evaluate on")
+    parser.add_argument("--data", help="dataset index (.jsonl) to evaluate on")
     parser.add_argument("--out", help="write the JSON report here")
     parser.add_argument("--max-samples", type=int)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-progress", action="store_true")
+    t2m = parser.add_argument_group(
+        "HumanML3D benchmark (R-precision, FID, ...) with the text-to-motion evaluator "
+        "of Guo et al. 2022; see docs/t2m_evaluation.md"
+    )
+    t2m.add_argument("--t2m-data", help="HumanML3D root folder to run the benchmark on")
+    t2m.add_argument("--t2m-split", default="test")
+    t2m.add_argument("--t2m-evaluator", help="folder laid out like the evaluator release")
+    t2m.add_argument("--t2m-checkpoint", help="text_mot_match finest.tar (overrides the folder)")
+    t2m.add_argument("--t2m-mean", help="evaluator mean.npy (overrides the folder)")
+    t2m.add_argument("--t2m-std", help="evaluator std.npy (overrides the folder)")
+    t2m.add_argument("--t2m-glove", help="folder of our_vab_*.npy/pkl (overrides the folder)")
+    t2m.add_argument("--mm-repeats", type=int, default=0, help="generations per MM caption")
+    t2m.add_argument("--mm-samples", type=int, default=100, help="captions for MultiModality")
+    t2m.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    t2m_files = (args.t2m_evaluator, args.t2m_checkpoint, args.t2m_mean, args.t2m_std)
+    if args.t2m_data is None and any(f is not None for f in (*t2m_files, args.t2m_glove)):
+        parser.error("the --t2m-* evaluator files need --t2m-data, the HumanML3D root to score")
+    if args.data is None and args.t2m_data is None:
+        parser.error("--data (a dataset index) or --t2m-data (a HumanML3D root) is needed")
 
     from motionvla_model.modeling import MotionVLA
     from training.evaluate import evaluate_model, format_table, write_report
 
+    evaluator = _t2m_evaluator(args, parser) if args.t2m_data else None
     model = MotionVLA.from_pretrained(args.model, device=args.device)
-    report = evaluate_model(
-        model, args.data, max_samples=args.max_samples, batch_size=args.batch_size,
-        progress=not args.no_progress,
-    )  # fmt: skip
+    report: dict = {}
+    if args.data:
+        report = evaluate_model(
+            model, args.data, max_samples=args.max_samples, batch_size=args.batch_size,
+            progress=not args.no_progress,
+        )  # fmt: skip
+        print(format_table(report), file=sys.stderr)
+    if evaluator is not None:
+        from training.t2m_benchmark import BenchmarkConfig, format_benchmark_table, run_benchmark
+
+        config = BenchmarkConfig(
+            split=args.t2m_split, max_samples=args.max_samples, batch_size=args.batch_size,
+            mm_repeats=args.mm_repeats, mm_samples=args.mm_samples, seed=args.seed,
+        )  # fmt: skip
+        report["t2m"] = run_benchmark(
+            model, evaluator, args.t2m_data, config, progress=not args.no_progress
+        )
+        print(format_benchmark_table(report["t2m"]), file=sys.stderr)
     if args.out:
         write_report(report, args.out)
-    print(format_table(report), file=sys.stderr)
     print(json.dumps(report, sort_keys=True))
     return 0
 
