@@ -370,3 +370,18 @@ def test_command_line_scores_ground_truth_and_generation(release, tmp_path, caps
     with pytest.raises(SystemExit):
         eval_main(["--model", str(tmp_path / "model"), "--t2m-evaluator", str(release)])
     assert "need --t2m-data" in capsys.readouterr().err
+
+
+def test_benchmark_entries_and_configuration(tmp_path):
+    from training.t2m_benchmark import BenchmarkConfig, humanml3d_entries
+
+    _write_humanml3d(tmp_path)
+    entries = humanml3d_entries(tmp_path, "test", seed=0)
+    # Six whole clips plus the crop that the second caption of clip 0 names (frames 10-56).
+    assert sorted(len(e.features) for e in entries) == [46] + [64] * 6
+    assert entries[0].text_input == ("a/DET", "man/NOUN", "walk/VERB", "forward/ADV")
+    assert entries[0].duration_s == pytest.approx(64 / 20)
+    assert len(humanml3d_entries(tmp_path, "test", max_samples=3)) == 3
+    for bad in ({"mm_repeats": 1}, {"max_samples": 1}, {"mm_temperature": 0.0}, {"batch_size": 0}):
+        with pytest.raises(ValueError):
+            BenchmarkConfig(**bad)
