@@ -14,7 +14,7 @@ from motionvla_model.configuration import MotionVLAConfig
 from motionvla_model.dsft import DSFTConfig
 from motionvla_model.modeling import MotionVLA
 from motionvla_model.prompt import IGNORE_INDEX
-from training.config import phase1_defaults, phase2_defaults
+from training.config import TrainingConfigError, phase1_defaults, phase2_defaults
 from training.loss import MotionVocabularyLoss
 from training.phases import embedding_row_mask, prepare_phase2, vision_parameters
 from training.sft_data import SFTCollator, SFTDataset, parse_motion_string, read_sft_records
@@ -117,7 +117,8 @@ def test_phase1_changes_only_the_motion_token_rows(data, tmp_path):
 def test_phase2_trains_only_lora_and_leaves_the_vision_tower(data, tmp_path):
     model = tiny(data)
     before = snapshot(model.backbone)
-    wrapped = prepare_phase2(model.backbone, phase2_defaults())
+    wrapped, hooks = prepare_phase2(model.backbone, phase2_defaults(), model.token_map)
+    assert hooks == []
     trainable = [n for n, p in wrapped.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in n for n in trainable)
     assert not any("visual" in n for n in trainable)
@@ -139,6 +140,34 @@ def test_phase2_trains_only_lora_and_leaves_the_vision_tower(data, tmp_path):
     )
     changed = [n for n in before if not torch.equal(before[n], after[n])]
     assert changed and all("language_model.layers" in n for n in changed)
+
+
+def test_full_phase2_trains_the_language_model_and_only_motion_rows(data, tmp_path):
+    model = tiny(data)
+    before = snapshot(model.backbone)
+    config = phase2_defaults().replace(
+        max_steps=2, batch_size=2, learning_rate=1e-2, loss_vocabulary="motion",
+        language_model="full",
+    )  # fmt: skip
+    train_phase(model, data["train"], config, tmp_path, progress=False, save_model=False)
+    after = snapshot(model.backbone)
+    assert set(after) == set(before)
+    for name in vision_parameters(model.backbone):
+        assert torch.equal(before[name], after[name]), name  # vision="frozen" by default
+    name = "model.language_model.embed_tokens.weight"
+    rows = embedding_row_mask(before[name].shape[0], model.token_map)[:, 0].bool()
+    assert torch.equal(before[name][~rows], after[name][~rows])
+    assert not torch.equal(before[name][rows], after[name][rows])
+    layers = [n for n in before if "language_model.layers" in n]
+    changed = [n for n in layers if not torch.equal(before[n], after[n])]
+    assert len(changed) > len(layers) // 2  # the weights themselves, not adapters
+    assert not any(p.requires_grad for p in model.backbone.parameters())  # hooks and grads off
+    with pytest.raises(TrainingConfigError, match="vision"):
+        phase2_defaults().replace(language_model="full", vision="lora")
+    with pytest.raises(TrainingConfigError, match="weight_decay"):
+        phase2_defaults().replace(language_model="full", weight_decay=0.1)
+    with pytest.raises(TrainingConfigError, match="language_model"):
+        phase2_defaults().replace(language_model="half")
 
 
 def test_resume_continues_the_step_count_and_matches(data, tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "LANGUAGE_MODEL_MODES",
     "LOSS_VOCABULARIES",
     "MIXED_PRECISION",
     "SCHEDULERS",
@@ -28,6 +29,7 @@ __all__ = [
 SCHEDULERS = ("constant", "constant_with_warmup", "cosine", "linear")
 MIXED_PRECISION = ("no", "bf16", "fp16")
 VISION_MODES = ("frozen", "lora", "full")
+LANGUAGE_MODEL_MODES = ("lora", "full")
 LOSS_VOCABULARIES = ("full", "motion")
 PHASES = ("phase1", "phase2")
 
@@ -45,15 +47,18 @@ def _require(condition: bool, message: str) -> None:
 class PhaseConfig:
     """Optimisation of one training phase.
 
-    The run length is ``max_steps`` optimizer steps when positive, otherwise ``epochs``
-    passes over the data; one optimizer step consumes ``batch_size *
-    gradient_accumulation_steps`` examples per process. ``warmup_ratio`` is the fraction of
-    the run's steps spent warming up. ``loss_vocabulary="full"`` is the usual cross-entropy
-    over the whole vocabulary; ``"motion"`` normalises the softmax over the motion tokens only,
-    which is the distribution the phase-masked decoder samples from anyway and avoids the
-    ~250k-wide logits (the bundled CPU model uses it; see :mod:`training.loss`).
+        The run length is ``max_steps`` optimizer steps when positive, otherwise ``epochs``
+        passes over the data; one optimizer step consumes ``batch_size *
+        gradient_accumulation_steps`` examples per process. ``warmup_ratio`` is the fraction of
+        the run's steps spent warming up. ``loss_vocabulary="full"`` is the usual cross-entropy
+        over the whole vocabulary; ``"motion"`` normalises the softmax over the motion tokens only,
+        which is the distribution the phase-masked decoder samples from anyway and avoids the
+        ~250k-wide logits (the bundled CPU model uses it; see :mod:`training.loss`).
+        ``language_model`` (phase 2) is ``"lora"`` (the recipe: adapters on a pretrained model) or
+    ``"full"`` (every language-model weight trains, the embedding on its motion-token rows
+    only), for a backbone that starts from random weights and so has nothing to preserve.
     ``eval_every``/``save_every`` count optimizer steps (0 turns them off; a final
-    checkpoint is always written).
+        checkpoint is always written).
     """
 
     phase: str = "phase2"
@@ -77,6 +82,7 @@ class PhaseConfig:
     lora_alpha: int = 64
     lora_dropout: float = 0.0
     vision: str = "frozen"
+    language_model: str = "lora"
     loss_vocabulary: str = "full"
     num_workers: int = 0
 
@@ -115,13 +121,24 @@ class PhaseConfig:
         )
         _require(self.vision in VISION_MODES, f"vision must be one of {VISION_MODES}")
         _require(
+            self.language_model in LANGUAGE_MODEL_MODES,
+            f"language_model must be one of {LANGUAGE_MODEL_MODES}, got {self.language_model!r}",
+        )
+        _require(
+            not (self.language_model == "full" and self.vision == "lora"),
+            'vision="lora" needs language_model="lora" (adapters are added by one PEFT wrap)',
+        )
+        _require(
             self.loss_vocabulary in LOSS_VOCABULARIES,
             f"loss_vocabulary must be one of {LOSS_VOCABULARIES}, got {self.loss_vocabulary!r}",
         )
-        # Weight decay would move the frozen rows of the embedding in phase 1.
+        # Weight decay would move the frozen rows of the embedding, which both phase 1 and
+        # a full phase 2 optimise as one matrix under a row mask.
+        masked_embedding = self.phase == "phase1" or self.language_model == "full"
         _require(
-            self.phase != "phase1" or self.weight_decay == 0,
-            "phase1 needs weight_decay == 0 (decay would change the frozen embedding rows)",
+            not masked_embedding or self.weight_decay == 0,
+            f"{self.phase} with language_model={self.language_model!r} needs weight_decay == 0"
+            " (decay would change the frozen embedding rows)",
         )
 
     def replace(self, **changes: Any) -> PhaseConfig:

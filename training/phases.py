@@ -14,12 +14,15 @@ Phase 2 (LoRA SFT). Every ``nn.Linear`` of the language model gets a LoRA adapte
 out of ``target_modules`` (PEFT's ``"all-linear"`` would wrap the vision tower too). The
 vision tower is frozen unless ``vision="lora"`` (adapters there too) or ``"full"`` (its
 weights train). Adapters are merged after training so the result is again a plain backbone.
+``language_model="full"`` trains the language model's weights themselves instead (for a
+randomly initialised backbone, where a low-rank update of random weights only slows
+learning down), the embedding rows under phase 1's mask.
 """
 
 from __future__ import annotations
 
 import torch
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import LoraConfig, get_peft_model
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 from transformers import PreTrainedModel
@@ -68,6 +71,28 @@ def language_linear_modules(backbone: PreTrainedModel, *, with_vision: bool = Fa
     ]
 
 
+def _train_motion_rows(
+    backbone: PreTrainedModel, token_map: MotionTokenMap
+) -> list[RemovableHandle]:
+    """Make the embedding (and an untied LM head) trainable on the motion-token rows only."""
+    handles: list[RemovableHandle] = []
+    seen: list[nn.Parameter] = []
+    for module in (backbone.get_input_embeddings(), backbone.get_output_embeddings()):
+        if module is None or any(module.weight is p for p in seen):
+            continue  # tied weights: one parameter, one hook
+        weight = module.weight
+        weight.requires_grad_(True)
+        mask = embedding_row_mask(weight.shape[0], token_map).to(weight.device, weight.dtype)
+        handles.append(weight.register_hook(lambda grad, mask=mask: grad * mask.to(grad.dtype)))
+        seen.append(weight)
+    return handles
+
+
+def _embedding_parameters(backbone: PreTrainedModel) -> list[nn.Parameter]:
+    modules = (backbone.get_input_embeddings(), backbone.get_output_embeddings())
+    return [m.weight for m in modules if m is not None]
+
+
 def prepare_phase1(
     backbone: PreTrainedModel, token_map: MotionTokenMap
 ) -> tuple[list[nn.Parameter], list[RemovableHandle]]:
@@ -77,21 +102,28 @@ def prepare_phase1(
     the phase ends, so later phases and inference run without the mask).
     """
     backbone.requires_grad_(False)
-    trainable: list[nn.Parameter] = []
-    handles: list[RemovableHandle] = []
-    for module in (backbone.get_input_embeddings(), backbone.get_output_embeddings()):
-        if module is None or any(module.weight is p for p in trainable):
-            continue  # tied weights: one parameter, one hook
-        weight = module.weight
-        weight.requires_grad_(True)
-        mask = embedding_row_mask(weight.shape[0], token_map).to(weight.device, weight.dtype)
-        handles.append(weight.register_hook(lambda grad, mask=mask: grad * mask.to(grad.dtype)))
-        trainable.append(weight)
-    return trainable, handles
+    handles = _train_motion_rows(backbone, token_map)
+    return [p for p in backbone.parameters() if p.requires_grad], handles
 
 
-def prepare_phase2(backbone: PreTrainedModel, config: PhaseConfig) -> PeftModel:
-    """Wrap ``backbone`` with LoRA adapters as ``config`` says (the backbone is modified)."""
+def prepare_phase2(
+    backbone: PreTrainedModel, config: PhaseConfig, token_map: MotionTokenMap
+) -> tuple[nn.Module, list[RemovableHandle]]:
+    """The network phase 2 trains and its gradient hooks (remove them when it ends).
+
+    ``language_model="lora"``: ``backbone`` wrapped with LoRA adapters (a ``PeftModel``).
+    ``"full"``: ``backbone`` itself with every language-model weight trainable, the
+    embedding (tied to the LM head) on its motion-token rows only, as in phase 1: the
+    ~250k text rows are either read-only inputs or never seen.
+    """
+    if config.language_model == "full":
+        backbone.requires_grad_(False)
+        embeddings = _embedding_parameters(backbone)
+        for name, parameter in backbone.named_parameters():
+            is_embedding = any(parameter is e for e in embeddings)
+            if not is_embedding and (config.vision == "full" or not _is_vision(name)):
+                parameter.requires_grad_(True)
+        return backbone, _train_motion_rows(backbone, token_map)
     targets = language_linear_modules(backbone, with_vision=config.vision == "lora")
     lora = LoraConfig(
         r=config.lora_r,
@@ -104,4 +136,4 @@ def prepare_phase2(backbone: PreTrainedModel, config: PhaseConfig) -> PeftModel:
     if config.vision == "full":
         for parameter in vision_parameters(model).values():
             parameter.requires_grad_(True)
-    return model
+    return model, []

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
+from peft import PeftModel
 from tqdm import tqdm
 from transformers import get_scheduler
 
@@ -149,7 +150,7 @@ def train_phase(
         parameters, hooks = prepare_phase1(backbone, model.token_map)
         network: torch.nn.Module = backbone
     else:
-        network = prepare_phase2(backbone, config)
+        network, hooks = prepare_phase2(backbone, config, model.token_map)
         parameters = [p for p in network.parameters() if p.requires_grad]
     if not parameters:
         raise TrainingConfigError(f"{config.phase}: nothing to train")
@@ -277,7 +278,7 @@ def train_phase(
         hook.remove()
 
     unwrapped = accelerator.unwrap_model(network)
-    if config.phase == "phase2":
+    if isinstance(unwrapped, PeftModel):
         unwrapped = unwrapped.merge_and_unload()
     if config.gradient_checkpointing:
         unwrapped.gradient_checkpointing_disable()
