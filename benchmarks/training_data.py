@@ -71,6 +71,17 @@ def main() -> None:
         start = time.perf_counter()
         write_synthetic_dataset(Path(tmp) / "scenes", scenes, workers=1, progress=False)
         scene_s = time.perf_counter() - start
+        # The default recipe's scene draws: three commands per render, and mirrored.
+        reused = SyntheticDatasetConfig(
+            num_samples=scene_samples, seed=2, scene_fraction=1.0, tasks_per_scene=3,
+            mirror_scenes=True,
+        )  # fmt: skip
+        start = time.perf_counter()
+        reused_index = write_synthetic_dataset(
+            Path(tmp) / "reused", reused, workers=1, progress=False
+        )
+        reused_s = time.perf_counter() - start
+        reused_samples = len(reused_index.read_text().splitlines())
 
     result = {
         "benchmark": "training_data",
@@ -84,6 +95,10 @@ def main() -> None:
         "writer_2_workers_clips_per_s": _rate(dataset_size, two_worker_s),
         "writer_2_vs_1_worker_speedup": round(one_worker_s / two_worker_s, 2),
         "scene_samples_per_s_incl_render": _rate(scene_samples, scene_s),
+        "scene_samples_per_s_3_tasks_mirrored": _rate(reused_samples, reused_s),
+        "scene_reuse_speedup": round(
+            _rate(reused_samples, reused_s) / _rate(scene_samples, scene_s), 2
+        ),
         "jsonl_load_samples_per_s": _rate(len(loaded), load_s),
     }
     print(json.dumps(result))

@@ -12,7 +12,13 @@ from PIL import Image
 from sim.scene import SceneDescription, SceneObject
 from training.data import JsonlMotionDataset
 from training.data.frames import HUMAN_TO_WORLD, human_to_world, world_to_human
-from training.data.scene_samples import plan_scene_task, random_scene, render_head_camera
+from training.data.scene_samples import (
+    mirror_scene,
+    plan_scene_task,
+    random_scene,
+    render_head_camera,
+    scene_tasks,
+)
 from training.data.synthetic_dataset import SyntheticDatasetConfig, write_synthetic_dataset
 from training.data.synthetic_motion import heading_vector, left_vector, synthesize
 
@@ -64,15 +70,58 @@ def test_target_side_follows_the_scene_and_shows_in_the_head_camera(tmp_path):
     task = plan_scene_task(scene, np.random.default_rng(0))
     assert task.bearing_deg == pytest.approx(math.degrees(math.atan2(1.0, 2.0)))
     assert task.commands[0].angle_deg > 0  # a turn to the left
-    image = np.asarray(Image.open(render_head_camera(scene, tmp_path / "head.png", 96)))
-    assert image.shape == (96, 96, 3)
-    red = (image[..., 0] > 120) & (image[..., 1] < 60) & (image[..., 2] < 60)
-    columns = np.flatnonzero(red.any(axis=0))
-    assert red.sum() > 20 and columns.mean() < 48  # seen in the left half
+    image = render_head_camera(scene, 96, 72)
+    assert image.shape == (72, 96, 3) and image.dtype == np.uint8
+    columns = np.flatnonzero(_red(image).any(axis=0))
+    assert _red(image).sum() > 20 and columns.mean() < 48  # seen in the left half
+
+
+def _red(image):
+    return (image[..., 0] > 120) & (image[..., 1] < 60) & (image[..., 2] < 60)
+
+
+def test_mirrored_scene_is_the_flipped_image_with_opposite_bearings():
+    box = SceneObject("red_box", "box", "red", (2.0, 0.8), yaw=0.3)
+    scene = SceneDescription((box,))
+    mirrored = mirror_scene(scene)
+    assert mirrored.objects[0].position[1] == pytest.approx(-0.8)
+    assert mirrored.objects[0].yaw == pytest.approx(-0.3)
+    rng = np.random.default_rng(0)
+    bearing = plan_scene_task(scene, rng, target_index=0, action="walk_to").bearing_deg
+    assert plan_scene_task(mirrored, rng, target_index=0, action="walk_to").bearing_deg == (
+        pytest.approx(-bearing)
+    )
+    flipped = render_head_camera(scene, 96, 72)[:, ::-1]
+    rendered = render_head_camera(mirrored, 96, 72)
+    # Lighting is not perfectly symmetric; where the object is must be.
+    assert np.abs(_red(flipped).astype(int) - _red(rendered).astype(int)).sum() <= 0.1 * (
+        _red(rendered).sum()
+    )
+
+
+def test_scene_tasks_are_distinct_and_face_only_what_needs_a_turn():
+    scene = random_scene(7, num_objects=(4, 4))
+    tasks = scene_tasks(scene, np.random.default_rng(0), count=20)
+    pairs = [(t.target["name"], t.action) for t in tasks]
+    assert len(pairs) == len(set(pairs)) >= 4  # every object can be walked to
+    assert {t.target["name"] for t in tasks} == {o.name for o in scene.objects}
+    assert all(abs(t.bearing_deg) >= 15 for t in tasks if t.action == "face")
+    assert len(scene_tasks(scene, np.random.default_rng(0), count=2)) == 2
+    with pytest.raises(ValueError, match="count"):
+        scene_tasks(scene, np.random.default_rng(0), count=0)
+    with pytest.raises(ValueError, match="cannot"):
+        plan_scene_task(
+            SceneDescription((SceneObject("red_box", "box", "red", (2.0, 0.0)),)),
+            np.random.default_rng(0),
+            target_index=0,
+            action="face",
+        )
 
 
 def test_written_dataset_reads_back_and_does_not_depend_on_workers(tmp_path):
-    config = SyntheticDatasetConfig(num_samples=6, seed=11, scene_fraction=0.3, image_size=64)
+    config = SyntheticDatasetConfig(
+        num_samples=6, seed=11, scene_fraction=0.3, image_width=64, image_height=48
+    )
     index = write_synthetic_dataset(tmp_path / "a", config, progress=False)
     entries = [json.loads(line) for line in index.read_text().splitlines()]
     samples = JsonlMotionDataset(index, strict=True).load()
@@ -96,6 +145,29 @@ def test_written_dataset_reads_back_and_does_not_depend_on_workers(tmp_path):
         )
 
 
+def test_scene_draws_give_several_samples_about_one_image(tmp_path):
+    config = SyntheticDatasetConfig(
+        num_samples=3, seed=5, scene_fraction=1.0, image_width=64, image_height=48,
+        tasks_per_scene=2, mirror_scenes=True, lowercase_fraction=1.0,
+    )  # fmt: skip
+    index = write_synthetic_dataset(tmp_path, config, progress=False)
+    entries = [json.loads(line) for line in index.read_text().splitlines()]
+    assert len(entries) == 3 * 2 * 2
+    by_image: dict[str, list[dict]] = {}
+    for entry in entries:
+        by_image.setdefault(entry["image_path"], []).append(entry)
+        assert entry["text"] == entry["text"].lower() and not entry["text"].endswith(".")
+    assert len(by_image) == 6 and all(len(v) == 2 for v in by_image.values())
+    for path, group in by_image.items():
+        names = {e["params"]["scene_task"]["target"]["name"] + e["params"]["scene_task"]["action"]
+                 for e in group}  # fmt: skip
+        assert len(names) == 2, "two samples of one image ask two different things"
+        assert Image.open(tmp_path / path).size == (64, 48)
+    original = Image.open(tmp_path / entries[0]["image_path"])
+    mirrored = Image.open(tmp_path / entries[0]["image_path"].replace(".png", "m.png"))
+    np.testing.assert_array_equal(np.asarray(original)[:, ::-1], np.asarray(mirrored))
+
+
 def test_dataset_config_validates():
     with pytest.raises(ValueError, match="num_samples"):
         SyntheticDatasetConfig(num_samples=0)
@@ -103,3 +175,7 @@ def test_dataset_config_validates():
         SyntheticDatasetConfig(scene_fraction=1.5)
     with pytest.raises(ValueError, match="20 fps"):
         SyntheticDatasetConfig(fps=30.0)
+    with pytest.raises(ValueError, match="tasks_per_scene"):
+        SyntheticDatasetConfig(tasks_per_scene=0)
+    with pytest.raises(ValueError, match="image_width"):
+        SyntheticDatasetConfig(image_width=8)

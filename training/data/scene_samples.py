@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,10 +23,12 @@ from training.data.frames import world_to_human
 
 __all__ = [
     "SceneTask",
+    "mirror_scene",
     "plan_scene_task",
     "random_scene",
     "render_head_camera",
     "scene_captions",
+    "scene_tasks",
 ]
 
 _MIN_FACE_TURN_DEG = 15.0  # "face X" needs a visible turn to be a lesson in looking
@@ -82,19 +83,36 @@ def scene_captions(action: str, label: str) -> list[str]:
     raise ValueError(f"unknown scene action {action!r} (walk_to, face)")
 
 
-def plan_scene_task(scene: Any, rng: np.random.Generator, stop_margin_m: float = 0.4) -> SceneTask:
-    """Pick a target and an action in ``scene`` and plan the commands that perform it."""
+def plan_scene_task(
+    scene: Any,
+    rng: np.random.Generator,
+    stop_margin_m: float = 0.4,
+    *,
+    target_index: int | None = None,
+    action: str | None = None,
+) -> SceneTask:
+    """Plan the commands that perform a scene command in ``scene``.
+
+    The target (``target_index`` into ``scene.objects``) and the action (``"walk_to"`` or
+    ``"face"``) are drawn from ``rng`` unless given; "face" needs a target at least
+    15° off the current heading (else there is nothing to turn to).
+    """
     objects = list(scene.objects)
     if not objects:
         raise ValueError("a scene sample needs a scene with at least one object")
-    target = objects[int(rng.integers(len(objects)))]
+    if target_index is None:
+        target_index = int(rng.integers(len(objects)))
+    target = objects[target_index]
     ground = world_to_human(np.array(target.position))[[0, 2]]
     bearing = math.degrees(math.atan2(ground[0], ground[1]))
     distance = float(np.hypot(*ground))
     radius = float(max(target.size[:2]) if target.shape != "ball" else target.size[0])
     stop = radius + stop_margin_m
     can_face = abs(bearing) >= _MIN_FACE_TURN_DEG
-    action = "face" if can_face and rng.random() < 0.35 else "walk_to"
+    if action is None:
+        action = "face" if can_face and rng.random() < 0.35 else "walk_to"
+    elif action not in ("walk_to", "face") or (action == "face" and not can_face):
+        raise ValueError(f"cannot {action!r} {target.label} at bearing {bearing:.1f} deg")
     commands: list[Command] = []
     if abs(bearing) >= _MIN_TURN_DEG:
         commands.append(Turn(round(bearing, 2)))
@@ -116,6 +134,40 @@ def plan_scene_task(scene: Any, rng: np.random.Generator, stop_margin_m: float =
     )
 
 
+def scene_tasks(scene: Any, rng: np.random.Generator, count: int) -> list[SceneTask]:
+    """Up to ``count`` distinct (target, action) tasks in one scene, in random order.
+
+    Several commands about one image, each naming a different object, are what teaches a
+    model to find the named object in the picture: the image alone does not decide the
+    motion, and neither does the text.
+    """
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    pairs = []
+    for index, target in enumerate(scene.objects):
+        ground = world_to_human(np.array(target.position))[[0, 2]]
+        pairs.append((index, "walk_to"))
+        if abs(math.degrees(math.atan2(ground[0], ground[1]))) >= _MIN_FACE_TURN_DEG:
+            pairs.append((index, "face"))
+    chosen = [pairs[k] for k in rng.permutation(len(pairs))[:count]]
+    return [plan_scene_task(scene, rng, target_index=i, action=a) for i, a in chosen]
+
+
+def mirror_scene(scene: Any) -> Any:
+    """``scene`` reflected across the robot's sagittal plane (world ``y -> -y``).
+
+    Its head-camera image is the original image flipped left to right (the camera sits
+    on that plane), so a rendered scene gives a second, mirrored sample without a render.
+    """
+    from dataclasses import replace
+
+    objects = tuple(
+        replace(o, position=(o.position[0], -o.position[1], o.position[2]), yaw=-o.yaw)
+        for o in scene.objects
+    )
+    return replace(scene, objects=objects)
+
+
 _GL_CONTEXTS: dict[tuple[int, int], Any] = {}
 
 
@@ -134,22 +186,26 @@ def _gl_context(width: int, height: int) -> Any:
     return _GL_CONTEXTS[key]
 
 
-def render_head_camera(scene: Any, path: str | Path, size: int = 224) -> Path:
-    """Render the G1's head camera (standing keyframe) in ``scene`` to a PNG at ``path``."""
+def render_head_camera(scene: Any, width: int = 320, height: int = 240) -> np.ndarray:
+    """The G1's head-camera image (standing keyframe) of ``scene``, ``uint8 [height, width, 3]``.
+
+    320×240 is the simulated head camera of the ROS nodes
+    (:mod:`motionvla_ros.scene_rendering`); a model sees training images of the aspect
+    ratio (and so the field of view) it will see at run time.
+    """
     import mujoco
-    from PIL import Image
 
     from retargeting.g1 import HEAD_CAMERA
     from sim.scene import build_scene_model
 
     model = build_scene_model(scene)
-    model.vis.global_.offwidth = max(size, model.vis.global_.offwidth)
-    model.vis.global_.offheight = max(size, model.vis.global_.offheight)
+    model.vis.global_.offwidth = max(width, model.vis.global_.offwidth)
+    model.vis.global_.offheight = max(height, model.vis.global_.offheight)
     data = mujoco.MjData(model)
     if model.nkey:
         mujoco.mj_resetDataKeyframe(model, data, 0)
     mujoco.mj_forward(model, data)
-    _gl_context(size, size)
+    _gl_context(width, height)
     context = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150)
     try:
         mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, context)
@@ -160,13 +216,10 @@ def render_head_camera(scene: Any, path: str | Path, size: int = 224) -> Path:
         mujoco.mjv_updateScene(
             model, data, mujoco.MjvOption(), None, camera, mujoco.mjtCatBit.mjCAT_ALL, scene_buffer
         )
-        viewport = mujoco.MjrRect(0, 0, size, size)
+        viewport = mujoco.MjrRect(0, 0, width, height)
         mujoco.mjr_render(viewport, scene_buffer, context)
-        image = np.empty((size, size, 3), dtype=np.uint8)
+        image = np.empty((height, width, 3), dtype=np.uint8)
         mujoco.mjr_readPixels(image, None, viewport, context)
     finally:
         context.free()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.flipud(image)).save(path)  # OpenGL rows run bottom-up
-    return path
+    return np.ascontiguousarray(np.flipud(image))  # OpenGL rows run bottom-up

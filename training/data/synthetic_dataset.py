@@ -1,7 +1,9 @@
 """Write a synthetic captioned motion dataset: random commands → motion → features + index.
 
-Sample ``i`` of a dataset with seed ``s`` is drawn from ``numpy.random.default_rng([s,
-i])``, so the dataset is the same whatever the number of worker processes. The output
+Draw ``i`` of a dataset with seed ``s`` comes from ``numpy.random.default_rng([s, i])``,
+so the dataset is the same whatever the number of worker processes. A draw is one
+command sample, or a rendered scene with one or more scene commands about it (see
+:class:`SyntheticDatasetConfig`). The output
 directory is a ViMoGen-style JSONL dataset that
 :class:`~training.data.vimogen.JsonlMotionDataset` reads back::
 
@@ -9,7 +11,7 @@ directory is a ViMoGen-style JSONL dataset that
       index.jsonl                 one entry per sample (see below)
       features/<id>.npy           float32 [T-1, 263] HumanML3D features (20 fps)
       joints/<id>.npy             float32 [T, 22, 3] the generated joints (m, Y up)
-      images/<id>.png             head-camera image (scene-conditioned samples only)
+      images/<draw>.png           head-camera image of a scene draw (shared by its samples)
 
 Each entry holds ``id``, ``text`` (the training caption), ``captions`` (other
 phrasings of the same command), ``motion_path``, ``joints_path``, ``image_path`` (or
@@ -55,7 +57,7 @@ from training.data.vimogen import write_jsonl_index
 
 __all__ = [
     "SyntheticDatasetConfig",
-    "generate_entry",
+    "generate_entries",
     "main",
     "sample_commands",
     "write_synthetic_dataset",
@@ -64,29 +66,44 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SyntheticDatasetConfig:
-    """What to generate. ``scene_fraction`` of the samples are scene-conditioned."""
+    """What to generate.
+
+    ``num_samples`` draws are made; a draw is a scene with probability ``scene_fraction``
+    and then yields up to ``tasks_per_scene`` samples (different objects or actions about
+    one rendered image), twice that with ``mirror_scenes`` (each also reflected left to
+    right, image flipped), so a dataset with scenes holds more samples than draws.
+    ``lowercase_fraction`` of the captions are written the way commands are typed, in
+    lower case without a full stop.
+    """
 
     num_samples: int = 1000
     seed: int = 0
     fps: float = 20.0
     combination_probability: float = 0.25
     scene_fraction: float = 0.0
-    image_size: int = 224
+    image_width: int = 320
+    image_height: int = 240
     alternative_captions: int = 3
+    tasks_per_scene: int = 1
+    mirror_scenes: bool = False
+    lowercase_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.num_samples < 1:
             raise ValueError(f"num_samples must be >= 1, got {self.num_samples}")
         if self.fps != 20.0:
             raise ValueError("features follow HumanML3D at 20 fps; fps must be 20")
-        for name in ("combination_probability", "scene_fraction"):
+        for name in ("combination_probability", "scene_fraction", "lowercase_fraction"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
-        if not 64 <= self.image_size <= 1024:
-            raise ValueError(f"image_size must be in [64, 1024], got {self.image_size}")
+        for name in ("image_width", "image_height"):
+            if not 32 <= getattr(self, name) <= 2048:
+                raise ValueError(f"{name} must be in [32, 2048], got {getattr(self, name)}")
         if self.alternative_captions < 0:
             raise ValueError("alternative_captions must be >= 0")
+        if self.tasks_per_scene < 1:
+            raise ValueError(f"tasks_per_scene must be >= 1, got {self.tasks_per_scene}")
 
 
 def _pick(rng: np.random.Generator, options: list[Any], weights: list[float] | None = None) -> Any:
@@ -138,40 +155,29 @@ def sample_commands(
     return commands
 
 
-def generate_entry(index: int, config: SyntheticDatasetConfig, out_dir: Path) -> dict[str, Any]:
-    """Generate sample ``index``, write its arrays (and image) and return its index entry."""
-    rng = np.random.default_rng([config.seed, index])
-    sample_id = f"synthetic_{index:06d}"
-    params: dict[str, Any] = {}
-    image_path = None
-    if rng.random() < config.scene_fraction:
-        from training.data.scene_samples import (
-            plan_scene_task,
-            random_scene,
-            render_head_camera,
-            scene_captions,
-        )
+def _typed(text: str, rng: np.random.Generator, lowercase_fraction: float) -> str:
+    """``text`` as a sentence, or (with ``lowercase_fraction``) as commands are typed."""
+    phrase = text.rstrip(".")
+    if rng.random() < lowercase_fraction:
+        return phrase.lower()
+    return phrase[0].upper() + phrase[1:] + "."
 
-        scene = random_scene(int(rng.integers(2**31)))
-        task = plan_scene_task(scene, rng)
-        commands = list(task.commands)
-        options = scene_captions(task.action, task.target["label"])
-        order = rng.permutation(len(options))
-        texts = [options[k][0].upper() + options[k][1:] + "." for k in order]
-        params["scene_task"] = task.params()
-        params["scene"] = scene.to_dict()
-        image_path = f"images/{sample_id}.png"
-        render_head_camera(scene, out_dir / image_path, config.image_size)
-    else:
-        commands = sample_commands(rng, config.combination_probability)
-        texts = [caption(commands, rng) for _ in range(1 + config.alternative_captions)]
-        texts = list(dict.fromkeys(texts))
+
+def _entry(
+    sample_id: str,
+    texts: list[str],
+    commands: list[Command],
+    params: dict[str, Any],
+    image_path: str | None,
+    config: SyntheticDatasetConfig,
+    out_dir: Path,
+) -> dict[str, Any]:
+    """Synthesise ``commands``, write the arrays and return the index entry."""
     clip = synthesize(commands, fps=config.fps)
     features = joints_to_features(clip.joints, clip.fps)
     np.save(out_dir / "features" / f"{sample_id}.npy", features.astype(np.float32))
     np.save(out_dir / "joints" / f"{sample_id}.npy", clip.joints.astype(np.float32))
-    params["commands"] = [c.params() for c in commands]
-    params.update(clip.meta)
+    params = params | {"commands": [c.params() for c in commands]} | clip.meta
     return {
         "id": sample_id,
         "text": texts[0],
@@ -185,8 +191,56 @@ def generate_entry(index: int, config: SyntheticDatasetConfig, out_dir: Path) ->
     }
 
 
-def _generate_star(args: tuple[int, SyntheticDatasetConfig, Path]) -> dict[str, Any]:
-    return generate_entry(*args)
+def _scene_entries(
+    index: int, rng: np.random.Generator, config: SyntheticDatasetConfig, out_dir: Path
+) -> list[dict[str, Any]]:
+    from PIL import Image
+
+    from training.data.scene_samples import (
+        mirror_scene,
+        random_scene,
+        render_head_camera,
+        scene_captions,
+        scene_tasks,
+    )
+
+    scene = random_scene(int(rng.integers(2**31)))
+    image = render_head_camera(scene, config.image_width, config.image_height)
+    views = [("", scene, image)]
+    if config.mirror_scenes:
+        views.append(("m", mirror_scene(scene), np.ascontiguousarray(image[:, ::-1])))
+    entries = []
+    for suffix, view, pixels in views:
+        image_path = f"images/synthetic_{index:06d}{suffix}.png"
+        (out_dir / "images").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(out_dir / image_path)
+        for number, task in enumerate(scene_tasks(view, rng, config.tasks_per_scene)):
+            options = scene_captions(task.action, task.target["label"])
+            texts = [_typed(options[k], rng, config.lowercase_fraction)
+                     for k in rng.permutation(len(options))]  # fmt: skip
+            sample_id = f"synthetic_{index:06d}{suffix}" + (f"_{number}" if number else "")
+            params = {"scene_task": task.params(), "scene": view.to_dict()}
+            entries.append(
+                _entry(sample_id, texts, list(task.commands), params, image_path, config, out_dir)
+            )
+    return entries
+
+
+def generate_entries(
+    index: int, config: SyntheticDatasetConfig, out_dir: Path
+) -> list[dict[str, Any]]:
+    """Generate draw ``index``: write its arrays (and image) and return its index entries."""
+    rng = np.random.default_rng([config.seed, index])
+    if rng.random() < config.scene_fraction:
+        return _scene_entries(index, rng, config, out_dir)
+    commands = sample_commands(rng, config.combination_probability)
+    texts = [caption(commands, rng) for _ in range(1 + config.alternative_captions)]
+    texts = list(dict.fromkeys(_typed(t, rng, config.lowercase_fraction) for t in texts))
+    return [_entry(f"synthetic_{index:06d}", texts, commands, {}, None, config, out_dir)]
+
+
+def _generate_star(args: tuple[int, SyntheticDatasetConfig, Path]) -> list[dict[str, Any]]:
+    return generate_entries(*args)
 
 
 def write_synthetic_dataset(
@@ -196,7 +250,7 @@ def write_synthetic_dataset(
     workers: int = 1,
     progress: bool = True,
 ) -> Path:
-    """Generate ``config.num_samples`` samples into ``out_dir``; return the index path.
+    """Generate ``config.num_samples`` draws into ``out_dir``; return the index path.
 
     ``workers > 1`` spreads the samples over processes; the result is identical.
     """
@@ -204,16 +258,16 @@ def write_synthetic_dataset(
     for folder in ("features", "joints"):
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
     jobs = [(i, config, out_dir) for i in range(config.num_samples)]
-    bar = tqdm(total=len(jobs), desc="synthetic motion", unit="clip", disable=not progress)
+    bar = tqdm(total=len(jobs), desc="synthetic motion", unit="draw", disable=not progress)
     entries: list[dict[str, Any]] = []
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for entry in pool.map(_generate_star, jobs, chunksize=8):
-                entries.append(entry)
+            for draw in pool.map(_generate_star, jobs, chunksize=8):
+                entries += draw
                 bar.update()
     else:
         for job in jobs:
-            entries.append(_generate_star(job))
+            entries += _generate_star(job)
             bar.update()
     bar.close()
     (out_dir / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
@@ -232,7 +286,18 @@ def main(argv: list[str] | None = None) -> int:
         "--scene-fraction", type=float, default=0.0, help="fraction of samples with a scene image"
     )
     parser.add_argument("--combination-probability", type=float, default=0.25)
-    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--image-width", type=int, default=320)
+    parser.add_argument("--image-height", type=int, default=240)
+    parser.add_argument(
+        "--tasks-per-scene", type=int, default=1, help="samples per rendered scene image"
+    )
+    parser.add_argument(
+        "--mirror-scenes", action="store_true", help="add each scene mirrored (image flipped)"
+    )
+    parser.add_argument(
+        "--lowercase-fraction", type=float, default=0.0,
+        help="fraction of captions in lower case without a full stop",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     config = SyntheticDatasetConfig(
@@ -240,12 +305,17 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         scene_fraction=args.scene_fraction,
         combination_probability=args.combination_probability,
-        image_size=args.image_size,
+        image_width=args.image_width,
+        image_height=args.image_height,
+        tasks_per_scene=args.tasks_per_scene,
+        mirror_scenes=args.mirror_scenes,
+        lowercase_fraction=args.lowercase_fraction,
     )
     index = write_synthetic_dataset(
         args.out, config, workers=args.workers, progress=not args.no_progress
     )
-    print(f"wrote {config.num_samples} samples to {index}")
+    count = len(index.read_text().splitlines())
+    print(f"wrote {count} samples from {config.num_samples} draws to {index}")
     return 0
 
 
