@@ -93,17 +93,32 @@ def _embedding_parameters(backbone: PreTrainedModel) -> list[nn.Parameter]:
     return [m.weight for m in modules if m is not None]
 
 
-def prepare_phase1(
-    backbone: PreTrainedModel, token_map: MotionTokenMap
-) -> tuple[list[nn.Parameter], list[RemovableHandle]]:
+def prepare_phase1(backbone: PreTrainedModel, token_map: MotionTokenMap) -> list[RemovableHandle]:
     """Freeze everything but the motion-token rows.
 
-    Returns the parameters to optimise and the gradient-hook handles (remove them when
-    the phase ends, so later phases and inference run without the mask).
+    Returns the gradient-hook handles (remove them when the phase ends, so later phases
+    and inference run without the mask).
     """
     backbone.requires_grad_(False)
-    handles = _train_motion_rows(backbone, token_map)
-    return [p for p in backbone.parameters() if p.requires_grad], handles
+    return _train_motion_rows(backbone, token_map)
+
+
+def optimizer_groups(
+    network: nn.Module, backbone: PreTrainedModel, token_map: MotionTokenMap
+) -> list[dict]:
+    """The trainable parameters of ``network`` as :class:`~training.optim.RowAdamW` groups.
+
+    A trainable embedding only ever trains on its motion-token rows (both phases mask the
+    rest), so it goes in a group with those ``rows``: the optimizer then reads and writes
+    ~2k rows instead of the whole ~250k-row matrix.
+    """
+    embeddings = {id(p) for p in _embedding_parameters(backbone)}
+    trainable = [p for p in network.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in trainable if id(p) not in embeddings]}]
+    rows = [p for p in trainable if id(p) in embeddings]
+    if rows:
+        groups.append({"params": rows, "rows": motion_token_ids(token_map)})
+    return [g for g in groups if g["params"]]
 
 
 def prepare_phase2(

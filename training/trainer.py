@@ -38,7 +38,8 @@ from transformers import get_scheduler
 from motionvla_model.modeling import MotionVLA
 from training.config import PhaseConfig, TrainingConfigError
 from training.loss import MotionVocabularyLoss
-from training.phases import prepare_phase1, prepare_phase2
+from training.optim import RowAdamW
+from training.phases import optimizer_groups, prepare_phase1, prepare_phase2
 from training.sft_data import SFTCollator, SFTDataset
 
 __all__ = ["TrainResult", "latest_checkpoint", "train_phase"]
@@ -147,11 +148,12 @@ def train_phase(
     backbone = model.backbone
     hooks = []
     if config.phase == "phase1":
-        parameters, hooks = prepare_phase1(backbone, model.token_map)
+        hooks = prepare_phase1(backbone, model.token_map)
         network: torch.nn.Module = backbone
     else:
         network, hooks = prepare_phase2(backbone, config, model.token_map)
-        parameters = [p for p in network.parameters() if p.requires_grad]
+    groups = optimizer_groups(network, backbone, model.token_map)
+    parameters = [p for group in groups for p in group["params"]]
     if not parameters:
         raise TrainingConfigError(f"{config.phase}: nothing to train")
     if config.gradient_checkpointing:
@@ -181,9 +183,7 @@ def train_phase(
     accumulation = config.gradient_accumulation_steps
     steps_per_epoch = max(1, len(loader) // accumulation)
     total_steps = config.max_steps or math.ceil(config.epochs * len(loader) / accumulation)
-    optimizer = torch.optim.AdamW(
-        parameters, lr=config.learning_rate, weight_decay=config.weight_decay
-    )
+    optimizer = RowAdamW(groups, lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = get_scheduler(
         config.scheduler,
         optimizer,
