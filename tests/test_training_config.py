@@ -35,7 +35,9 @@ def test_defaults_follow_the_published_recipe():
         {"vision": "half"},
         {"loss_vocabulary": "text"},
         {"max_steps": 0, "epochs": 0.0},
-        {"phase": "phase1", "weight_decay": 0.1},
+        {"weight_decay": -0.1},
+        {"language_model": "half"},
+        {"language_model": "full", "vision": "lora"},
     ],
 )
 def test_bad_options_raise_typed_errors(changes):

@@ -132,14 +132,6 @@ class PhaseConfig:
             self.loss_vocabulary in LOSS_VOCABULARIES,
             f"loss_vocabulary must be one of {LOSS_VOCABULARIES}, got {self.loss_vocabulary!r}",
         )
-        # Weight decay would move the frozen rows of the embedding, which both phase 1 and
-        # a full phase 2 optimise as one matrix under a row mask.
-        masked_embedding = self.phase == "phase1" or self.language_model == "full"
-        _require(
-            not masked_embedding or self.weight_decay == 0,
-            f"{self.phase} with language_model={self.language_model!r} needs weight_decay == 0"
-            " (decay would change the frozen embedding rows)",
-        )
 
     def replace(self, **changes: Any) -> PhaseConfig:
         return PhaseConfig(**(asdict(self) | changes))

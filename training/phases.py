@@ -1,13 +1,15 @@
-"""What each phase trains: the motion-token rows (phase 1) or LoRA adapters (phase 2).
+"""What each phase trains: the motion-token rows (phase 1), then LoRA adapters or the
+language model's weights (phase 2).
 
 Phase 1 (embedding warm-up). The new motion tokens start with untrained rows in the input
 embedding ``E`` and LM head ``H``. Only those rows may change: every other parameter is
 frozen, and a gradient hook multiplies the gradient of ``E`` (and of ``H`` when untied) by a
-row mask ``m`` (1 on motion-token rows, 0 elsewhere), ``∇E ← m ⊙ ∇E``. With weight decay 0,
-AdamW's update of a row whose gradient has always been zero is exactly zero
-(``m_t = v_t = 0``), so the frozen rows stay bit-identical. The hook works unchanged under
-DDP (it runs before the gradient is reduced), and the model keeps its own classes, so the
-checkpoint is a plain backbone.
+row mask ``m`` (1 on motion-token rows, 0 elsewhere), ``∇E ← m ⊙ ∇E``, so gradient clipping
+and DDP's reduction see only those rows. The optimizer (:class:`training.optim.RowAdamW`,
+groups from :func:`optimizer_groups`) then reads and updates the motion rows alone, so the
+frozen rows stay bit-identical and a step does not pay for the ~250k-row matrix. The hook
+works unchanged under DDP (it runs before the gradient is reduced), and the model keeps
+its own classes, so the checkpoint is a plain backbone.
 
 Phase 2 (LoRA SFT). Every ``nn.Linear`` of the language model gets a LoRA adapter
 ``W x + (alpha / r) B A x`` (PEFT ``LoraConfig``); the LM head and the vision tower are left
