@@ -13,7 +13,7 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 __all__ = ["eval_main", "train_main"]
@@ -32,6 +32,20 @@ def _add_phase_flags(parser: argparse.ArgumentParser) -> None:
         else:
             kind = {"int": int, "float": float, "str": str}[str(spec.type)]
             group.add_argument(flag, type=kind, default=None)
+
+
+def _add_default_model_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per scalar field of the recipe; unset flags keep the recipe's values."""
+    from training.default_model import DefaultModelConfig
+
+    group = parser.add_argument_group("recipe (defaults: the shipped model's)")
+    for spec in fields(DefaultModelConfig):
+        flag = "--" + spec.name.replace("_", "-")
+        if spec.type in ("bool", bool):
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+        elif str(spec.type) in ("int", "float"):
+            kind = {"int": int, "float": float}[str(spec.type)]
+            group.add_argument(flag, type=kind, default=None, help=f"default {spec.default}")
 
 
 def _phase_overrides(args: argparse.Namespace) -> dict:
@@ -120,10 +134,18 @@ def _cmd_phase(args: argparse.Namespace) -> int:
 def _cmd_default(args: argparse.Namespace) -> int:
     from training.default_model import DefaultModelConfig, build_default_model
 
-    config = DefaultModelConfig(
-        num_samples=args.num_samples, num_eval_samples=args.num_eval_samples,
-        scene_fraction=args.scene_fraction, seed=args.seed or 0, workers=args.workers,
-    )  # fmt: skip
+    given = {
+        f.name: getattr(args, f.name)
+        for f in fields(DefaultModelConfig)
+        if getattr(args, f.name, None) is not None
+    }
+    config = DefaultModelConfig(**given)
+    if args.phase1_steps is not None or args.phase2_steps is not None:
+        config = replace(
+            config,
+            phase1=config.phase1.replace(max_steps=args.phase1_steps or config.phase1.max_steps),
+            phase2=config.phase2.replace(max_steps=args.phase2_steps or config.phase2.max_steps),
+        )
     model_dir = build_default_model(
         config, args.out, evaluate=not args.no_eval, progress=not args.no_progress
     )
@@ -171,11 +193,9 @@ def train_main(argv: list[str] | None = None) -> int:
 
     default = commands.add_parser("default", help="build the bundled default model end to end")
     default.add_argument("--out", help="output folder (default: the default-model cache)")
-    default.add_argument("--num-samples", type=int, default=800)
-    default.add_argument("--num-eval-samples", type=int, default=120)
-    default.add_argument("--scene-fraction", type=float, default=0.5)
-    default.add_argument("--seed", type=int, default=0)
-    default.add_argument("--workers", type=int, default=workers)
+    _add_default_model_flags(default)
+    default.add_argument("--phase1-steps", type=int, help="phase 1 optimizer steps")
+    default.add_argument("--phase2-steps", type=int, help="phase 2 optimizer steps")
     default.add_argument("--no-eval", action="store_true")
     default.set_defaults(run=_cmd_default)
     for sub in commands.choices.values():
