@@ -11,6 +11,7 @@ small layers for tests and for the bundled default.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ __all__ = [
     "BackboneFamily",
     "BackboneLoadError",
     "get_family",
+    "init_linear_attention_memory",
     "load_backbone",
     "qwen3_5_2b_shaped_config",
     "text_config_of",
@@ -231,6 +233,33 @@ def qwen3_5_2b_shaped_config(vocab_size: int) -> Qwen3_5Config:
     return Qwen3_5Config(
         text_config=text, vision_config=vision, tie_word_embeddings=True, **_vision_token_ids()
     )
+
+
+def init_linear_attention_memory(backbone: torch.nn.Module, generator: torch.Generator) -> int:
+    r"""Give the Gated DeltaNet layers of a randomly initialised backbone a long memory.
+
+    A Gated DeltaNet layer keeps a state that decays by :math:`e^{g_t}` per token, with
+    :math:`g_t = -A \cdot \mathrm{softplus}(a_t + b)`, :math:`A` per head and :math:`b` the
+    ``dt_bias``. transformers initialises :math:`A \sim U(0.01, 16)` and :math:`b = 1`, so
+    :math:`\mathrm{softplus}(b) \approx 1.3` and a typical head forgets by :math:`e^{-10}`
+    per token: in a model trained from scratch the layer sees only its own token (measured:
+    changing a word of the command changed the next layer's input by exactly 0). That init
+    is never seen by a pretrained checkpoint, whose trained values replace it. The Mamba-2
+    initialisation used here draws the time step :math:`\Delta = \mathrm{softplus}(b)`
+    log-uniformly in :math:`[10^{-3}, 10^{-1}]` and :math:`A \sim U(1, 16)`, so the
+    per-token decay :math:`A \Delta` lies in :math:`[10^{-3}, 1.6]` and the state spans
+    from a few to thousands of tokens. Returns the number of layers re-initialised.
+    """
+    layers = [m for m in backbone.modules() if hasattr(m, "dt_bias") and hasattr(m, "A_log")]
+    for layer in layers:
+        heads = layer.dt_bias.numel()
+        log_dt = torch.empty(heads).uniform_(math.log(1e-3), math.log(1e-1), generator=generator)
+        dt = log_dt.exp()
+        with torch.no_grad():
+            # b = softplus^-1(dt) = dt + log(1 - exp(-dt))
+            layer.dt_bias.copy_(dt + torch.log(-torch.expm1(-dt)))
+            layer.A_log.copy_(torch.empty(heads).uniform_(1.0, 16.0, generator=generator).log())
+    return len(layers)
 
 
 def text_config_of(config: PretrainedConfig) -> PretrainedConfig:

@@ -39,7 +39,12 @@ from transformers import (
     StoppingCriteriaList,
 )
 
-from .backbone import get_family, load_backbone, tiny_backbone_config
+from .backbone import (
+    get_family,
+    init_linear_attention_memory,
+    load_backbone,
+    tiny_backbone_config,
+)
 from .compact_checkpoint import (
     is_compact_backbone,
     load_compact_backbone,
@@ -262,7 +267,8 @@ class MotionVLA:
         dtype: str | torch.dtype = "auto",
     ) -> MotionVLA:
         """A randomly initialised tiny backbone of ``config.family`` with the real Qwen3.5
-        vocabulary plus the DSFT tokenizer's motion tokens."""
+        vocabulary plus the DSFT tokenizer's motion tokens (Gated DeltaNet layers get a
+        long memory: :func:`~motionvla_model.backbone.init_linear_attention_memory`)."""
         tokenizer, token_map = _motion_tokenizer(
             dsft_tokenizer.base_vocab_size, dsft_tokenizer.phys_vocab_size
         )
@@ -277,6 +283,7 @@ class MotionVLA:
             backbone = get_family(config.family).model_class._from_config(
                 backbone_config, attn_implementation="sdpa"
             )
+        init_linear_attention_memory(backbone, torch.Generator().manual_seed(seed))
         backbone.to(device=torch_device, dtype=_resolve_dtype(dtype, torch_device))
         return cls(config, backbone, tokenizer, token_map, dsft_tokenizer)
 

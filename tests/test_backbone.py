@@ -1,0 +1,68 @@
+"""Backbones built from random weights: the Gated DeltaNet layers must carry context."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from motionvla_model.backbone import init_linear_attention_memory
+from motionvla_model.configuration import MotionVLAConfig
+from motionvla_model.modeling import MotionVLA, build_tiny_motionvla, tiny_dsft_tokenizer
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _first_layer_output(model, command: str) -> torch.Tensor:
+    """The input of the second layer at the prompt's last token (after one DeltaNet layer)."""
+    batch = model.prepare([command])
+    with torch.no_grad():
+        out = model.backbone(
+            **batch.model_kwargs(model.device, model.dtype), output_hidden_states=True
+        )
+    return out.hidden_states[1][0, -1]
+
+
+def _relative_change(model) -> float:
+    red = _first_layer_output(model, "walk to the red box")
+    blue = _first_layer_output(model, "walk to the blue box")
+    return float((red - blue).norm() / red.norm())
+
+
+def test_a_built_model_reads_the_command_through_its_linear_attention_layer():
+    model = build_tiny_motionvla(family="qwen3_5")
+    # The colour word is 5 tokens before the last prompt token; its effect must arrive.
+    assert _relative_change(model) > 1e-3
+
+
+def test_the_stock_initialisation_forgets_the_command_and_ours_does_not():
+    model = build_tiny_motionvla(family="qwen3_5")
+    layers = [m for m in model.backbone.modules() if hasattr(m, "dt_bias")]
+    with torch.no_grad():  # transformers' own initialisation of these two parameters
+        for layer in layers:
+            layer.dt_bias.fill_(1.0)
+            layer.A_log.copy_(torch.empty_like(layer.A_log).uniform_(0.01, 16).log())
+    # Decay e^{-A softplus(1)} per token: with A ~ U(0.01, 16) the word is forgotten.
+    forgetful = _relative_change(model)
+    assert init_linear_attention_memory(model.backbone, torch.Generator().manual_seed(0)) == len(
+        layers
+    )
+    assert _relative_change(model) > 100 * forgetful
+
+
+def test_time_steps_and_decay_rates_lie_in_the_mamba2_ranges():
+    model = MotionVLA.build(MotionVLAConfig(), tiny_dsft_tokenizer(), num_layers=4)
+    layers = [m for m in model.backbone.modules() if hasattr(m, "dt_bias")]
+    assert len(layers) == 2  # the hybrid pattern: linear, full, linear, full
+    for layer in layers:
+        dt = torch.nn.functional.softplus(layer.dt_bias.detach())
+        assert ((dt > 1e-3 * (1 - 1e-4)) & (dt < 1e-1 * (1 + 1e-4))).all()
+        a = layer.A_log.detach().exp()
+        assert ((a >= 1.0 - 1e-5) & (a <= 16.0 + 1e-5)).all()
+        assert math.isfinite(float(dt.sum()))
+
+
+def test_models_without_linear_attention_are_left_alone():
+    model = build_tiny_motionvla(family="qwen3_vl")
+    assert init_linear_attention_memory(model.backbone, torch.Generator()) == 0
