@@ -101,7 +101,7 @@ class DefaultModelConfig:
     seed: int = 0
     workers: int = 2
     hidden_size: int = 64
-    num_layers: int = 2
+    num_layers: int = 4
     base_vocab_size: int = 1024
     phys_vocab_size: int = 1024
     phase1: PhaseConfig = field(default_factory=_phase1)
