@@ -129,8 +129,10 @@ def test_model_past_its_time_limit_ends_in_an_error_and_the_next_command_runs(pr
     from motionvla_model.modeling import build_tiny_motionvla
 
     model_dir = build_tiny_motionvla(seed=0).save_pretrained(tmp_path / "tiny")
+    # 12 s (the most) of motion is ~320 tokens, seconds of work for the tiny model: the limit is met
+    # whatever the random model would emit when left to choose its own length.
     node = _generator("slow", tmp_path / "node.log", "backend:=model", f"model_path:={model_dir}",
-                      "device:=cpu", "generation_timeout_s:=0.3")  # fmt: skip
+                      "device:=cpu", "generation_timeout_s:=0.3", "duration_s:=12.0")  # fmt: skip
     status = probe.json_collect("/slow/motion_generator/status")
     commands = probe.node.create_publisher(String, "/slow/command", RELIABLE)
     try:
