@@ -1,4 +1,4 @@
-"""Soak: 500 commands through motion_generator (clips) and sim_check; memory stays flat.
+"""Soak: 600 commands through motion_generator (clips) and sim_check; memory stays flat.
 
 Commands arrive at ~25 per second, faster than the simulator judges them, so
 sim_check exercises both its check path and its refusal path ("already wait").
@@ -21,8 +21,11 @@ from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, wait_for
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 DOMAIN = 76
-COMMANDS = 500
-WARM_UP = 100
+COMMANDS = 600
+# The generator's resident memory climbs ~10 MB over its first 100-200 commands (allocator
+# arenas and DDS buffers reaching their working size), then stays within ~1 MB over 1,300
+# more (measured): the baseline is taken after that.
+WARM_UP = 200
 # Growth allowed per node after the warm-up. A leak of one trajectory message per
 # command (~30 KB) would add ~12 MB over the remaining 400 commands.
 RSS_GROWTH_LIMIT_MB = 8.0
@@ -36,7 +39,7 @@ def _rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def test_500_commands_keep_memory_flat(tmp_path):
+def test_600_commands_keep_memory_flat(tmp_path):
     generator = NodeProcess(
         "motionvla_ros.motion_generator", DOMAIN,
         ["--params-file", str(PARAMS_FILE), "-p", "backend:=clips", "-p", "duration_s:=1.0"],
