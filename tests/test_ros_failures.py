@@ -128,11 +128,13 @@ def test_generator_keeps_serving_when_sim_check_is_down(probe, tmp_path):
 def test_model_past_its_time_limit_ends_in_an_error_and_the_next_command_runs(probe, tmp_path):
     from motionvla_model.modeling import build_tiny_motionvla
 
-    model_dir = build_tiny_motionvla(seed=0).save_pretrained(tmp_path / "tiny")
-    # 12 s (the most) of motion is ~320 tokens, seconds of work for the tiny model: the limit is met
-    # whatever the random model would emit when left to choose its own length.
+    model = build_tiny_motionvla(seed=0)
+    model_dir = model.save_pretrained(tmp_path / "tiny")
+    # The longest motion the model allows (12 s, ~320 tokens) is seconds of work for the tiny
+    # model: the limit is met whatever length the random model would choose on its own.
+    longest = f"duration_s:={model.config.max_duration_s}"
     node = _generator("slow", tmp_path / "node.log", "backend:=model", f"model_path:={model_dir}",
-                      "device:=cpu", "generation_timeout_s:=0.3", "duration_s:=12.0")  # fmt: skip
+                      "device:=cpu", "generation_timeout_s:=0.3", longest)  # fmt: skip
     status = probe.json_collect("/slow/motion_generator/status")
     commands = probe.node.create_publisher(String, "/slow/command", RELIABLE)
     try:
