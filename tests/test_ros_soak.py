@@ -1,4 +1,4 @@
-"""Soak: 600 commands through motion_generator (clips) and sim_check; memory stays flat.
+"""Soak: 500 commands through motion_generator (clips) and sim_check; memory stays flat.
 
 Commands arrive at ~25 per second, faster than the simulator judges them, so
 sim_check exercises both its check path and its refusal path ("already wait").
@@ -21,13 +21,14 @@ from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, wait_for
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 DOMAIN = 76
-COMMANDS = 600
-# The generator's resident memory climbs ~10 MB over its first 100-200 commands (allocator
-# arenas and DDS buffers reaching their working size), then stays within ~1 MB over 1,300
-# more (measured): the baseline is taken after that.
+COMMANDS = 500
+# The generator's resident memory steps up once by ~10 MB and is flat otherwise (sampled
+# every 100 commands over 1,500: within 2 MB after the step). The step usually comes
+# within the first 200 commands, which is why the baseline is taken there; in about one
+# run in five here it comes later and the test fails on it (cause not yet found).
 WARM_UP = 200
 # Growth allowed per node after the warm-up. A leak of one trajectory message per
-# command (~30 KB) would add ~12 MB over the remaining 400 commands.
+# command (~30 KB) would add ~9 MB over the remaining 300 commands.
 RSS_GROWTH_LIMIT_MB = 8.0
 TEXTS = ("walk forward", "jog backward", "turn around", "walk sideways left")
 
@@ -39,7 +40,7 @@ def _rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def test_600_commands_keep_memory_flat(tmp_path):
+def test_500_commands_keep_memory_flat(tmp_path):
     generator = NodeProcess(
         "motionvla_ros.motion_generator", DOMAIN,
         ["--params-file", str(PARAMS_FILE), "-p", "backend:=clips", "-p", "duration_s:=1.0"],
