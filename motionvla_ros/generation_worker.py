@@ -107,13 +107,15 @@ class GenerationWorker:
         with self._lock:
             return self._current is not None or bool(self._pending)
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Cancel everything and end the thread."""
+    def stop(self, timeout_s: float = 3.0) -> bool:
+        """Cancel everything and end the thread; False when it is still running after
+        ``timeout_s`` (loading a model cannot be cancelled, only generation can)."""
         self.cancel("shutting down")
         with self._lock:
             self._stopping = True
             self._lock.notify()
         self._thread.join(timeout_s)
+        return not self._thread.is_alive()
 
     # --- the worker thread ---------------------------------------------------------
     def _emit(self, request: MotionRequest, state: str, **fields: Any) -> None:

@@ -260,8 +260,12 @@ class MotionGeneratorNode(Node):
         self._stats["published"] += 1
         return {"stamp_ns": stamp_key(stamp)}
 
-    def close(self) -> None:
-        self._worker.stop()
+    def close(self) -> bool:
+        """Stop the generation thread; False when it is still busy (see :func:`run_node`)."""
+        stopped = self._worker.stop()
+        if not stopped:
+            self.get_logger().warning("the generation thread is still busy (loading the model)")
+        return stopped
 
 
 def main(args: list[str] | None = None) -> int:

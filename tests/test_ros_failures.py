@@ -150,3 +150,12 @@ def test_model_past_its_time_limit_ends_in_an_error_and_the_next_command_runs(pr
     finally:
         if node.alive():
             node.stop(signal.SIGKILL)
+
+
+def test_sigint_while_the_model_loads_exits_cleanly(probe, tmp_path):
+    # The model loads on the generation thread right after start; a SIGINT then meets a
+    # thread that cannot be cancelled. The process must still exit with 0, within the
+    # 15 s that stop() waits.
+    node = _generator("early", tmp_path / "node.log", "backend:=model", "device:=cpu")
+    wait_for(lambda: "ready:" in node.output(), 60, "the node to start")
+    assert node.stop() == 0, node.output()

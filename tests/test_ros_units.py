@@ -339,3 +339,27 @@ def test_model_backend_reports_a_missing_checkpoint(tmp_path):
         pipeline.load()
     with pytest.raises(PipelineError, match="cannot load model"):
         pipeline.run(MotionRequest(1, "walk"), CancelToken(), lambda *_: None)
+
+
+class _HeldLoadPipeline(ClipLibraryPipeline):
+    """The clip library, whose load waits until the test lets it finish (a slow model)."""
+
+    def __init__(self) -> None:
+        super().__init__(realtime_factor=20.0)
+        self.release = threading.Event()
+
+    def load(self) -> None:
+        self.release.wait(10)
+        super().load()
+
+
+def test_worker_stop_says_whether_its_thread_ended():
+    recorder = _Recorder()
+    pipeline = _HeldLoadPipeline()
+    worker = GenerationWorker(pipeline, recorder.on_event, recorder.on_result)
+    worker.submit(MotionRequest(1, "walk forward"))
+    assert worker.stop(timeout_s=0.2) is False  # still loading: it cannot be pulled out
+    assert recorder.final(1)["state"] == "cancelled"
+    pipeline.release.set()
+    assert worker.stop(timeout_s=5) is True
+    assert recorder.results == []  # the cancelled request never ran
