@@ -74,6 +74,12 @@ class NodeProcess:
     def output(self) -> str:
         return self.log_path.read_text()
 
+    def stop_cleanly(self, sig: int = signal.SIGINT) -> None:
+        """Stop the node; fail with the end of its log (where a crash leaves its stack)
+        unless it exits with status 0."""
+        status = self.stop(sig)
+        assert status == 0, f"{self.process.args[2]} exited with {status}:\n{self.output()[-4000:]}"
+
 
 class Probe:
     """A node in the test process, spun on its own thread, in its own context."""

@@ -147,6 +147,6 @@ def test_checked_trajectory_is_written_as_an_mp4(rig, checked):
 
 
 def test_nodes_stop_cleanly(rig):
-    assert rig.generator.stop() == 0
-    assert rig.sim.stop() == 0
+    rig.generator.stop_cleanly()
+    rig.sim.stop_cleanly()
     assert "Traceback" not in rig.sim.output() + rig.generator.output()

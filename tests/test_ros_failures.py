@@ -76,7 +76,7 @@ def test_unloadable_model_is_reported_and_the_node_keeps_serving(probe, tmp_path
             final = _final(status, text)
             assert final["state"] == "error" and str(model_dir) in final["reason"], final
         assert node.alive()
-        assert node.stop() == 0
+        node.stop_cleanly()
         assert "Traceback" not in node.output()
     finally:
         if node.alive():
@@ -118,7 +118,7 @@ def test_generator_keeps_serving_when_sim_check_is_down(probe, tmp_path):
                  "DDS to notice that sim_check is gone")  # fmt: skip
         assert len(approved) == forwarded_before  # nothing reaches the robot unchecked
         assert len(reports) == 1
-        assert generator.stop() == 0
+        generator.stop_cleanly()
     finally:
         for node in (generator, sim):
             if node.alive():
@@ -145,7 +145,8 @@ def test_model_past_its_time_limit_ends_in_an_error_and_the_next_command_runs(pr
             assert final["state"] == "error" and "timed out after 0.3 s" in final["reason"], final
             # The model gets the deadline as its budget and stops itself close to it.
             assert final["elapsed_ms"] < 5000, final
-        assert node.alive() and node.stop() == 0
+        assert node.alive()
+        node.stop_cleanly()
         assert "Traceback" not in node.output()
     finally:
         if node.alive():
@@ -158,4 +159,4 @@ def test_sigint_while_the_model_loads_exits_cleanly(probe, tmp_path):
     # 15 s that stop() waits.
     node = _generator("early", tmp_path / "node.log", "backend:=model", "device:=cpu")
     wait_for(lambda: "ready:" in node.output(), 60, "the node to start")
-    assert node.stop() == 0, node.output()
+    node.stop_cleanly()

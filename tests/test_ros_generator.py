@@ -265,5 +265,5 @@ def test_only_the_latest_frame_is_used_and_the_node_stays_responsive_under_30hz(
 def test_node_stops_cleanly_on_sigint(rig):
     rig.say("walk forward")
     rig.state_of("walk forward", "generating")
-    assert rig.node.stop() == 0
+    rig.node.stop_cleanly()
     assert "Traceback" not in rig.node.output()

@@ -154,5 +154,5 @@ def test_malformed_messages_are_withheld_with_reasons(rig, walk, edit, reason):
 
 
 def test_node_stops_cleanly_on_sigint(rig):
-    assert rig.node.stop() == 0
+    rig.node.stop_cleanly()
     assert "Traceback" not in rig.node.output()

@@ -99,7 +99,8 @@ def test_500_commands_keep_memory_flat(tmp_path):
         checked = [r for r in reports if "already wait" not in r["reason"]]
         assert checked, "sim_check never checked anything"
         assert generator.alive() and sim.alive()
-        assert generator.stop() == 0 and sim.stop() == 0
+        generator.stop_cleanly()
+        sim.stop_cleanly()
     finally:
         probe.close()
         for node in (generator, sim):
