@@ -1,9 +1,13 @@
 """Running one node as a process: init, spin, and a clean shutdown on any exit path.
 
-rclpy's signal handlers turn SIGINT/SIGTERM into an ``ExternalShutdownException``
-out of ``spin()``; the executor is shut down before ``rclpy.shutdown()`` (the
-other order can leave a callback running against a destroyed context), and the
-node's own ``close()`` stops its threads first.
+Teardown runs in one order on the main thread: the node's own ``close()`` stops its
+threads, the executor is shut down (no callback runs any more), the node is destroyed,
+and the ROS context is shut down last. rclpy's own signal handlers are not installed:
+they shut the context down from another thread the moment SIGINT arrives, so the node
+was then destroyed against a finished context, which crashed the process inside
+``destroy_node`` (SIGSEGV, in 1 of 8 runs of the time-limit test on a loaded machine).
+Python handlers instead raise :class:`StopRequested` in the main thread, which spins
+with a bounded wait so that a signal is acted on within :data:`WAKE_PERIOD_S`.
 
 A node's ``close()`` returns False when one of its threads is still inside native code
 it cannot be pulled out of (the generator loading a model when SIGINT arrives). Normal
@@ -18,22 +22,40 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 
 from motionvla_ros.parameters import ConfigError
 
-__all__ = ["run_node"]
+__all__ = ["WAKE_PERIOD_S", "StopRequested", "run_node"]
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+WAKE_PERIOD_S = 0.25  # longest wait for ROS work before the main thread checks for signals
+
+
+class StopRequested(Exception):
+    """SIGINT or SIGTERM arrived: leave the spin loop and tear down."""
+
+
+def _request_stop(signum: int, _frame: object) -> None:
+    raise StopRequested(signal.Signals(signum).name)
 
 
 def run_node(make_node: Callable[[], Node], args: Sequence[str] | None = None) -> int:
-    """Spin the node built by ``make_node`` until shutdown; returns the exit status."""
+    """Spin the node built by ``make_node`` until SIGINT/SIGTERM; returns the exit status."""
     faulthandler.enable()
-    rclpy.init(args=list(sys.argv if args is None else args))
+    rclpy.init(
+        args=list(sys.argv if args is None else args),
+        signal_handler_options=SignalHandlerOptions.NO,
+    )
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, _request_stop)
     executor = MultiThreadedExecutor(num_threads=2)
     node = None
     status = 0
@@ -41,13 +63,16 @@ def run_node(make_node: Callable[[], Node], args: Sequence[str] | None = None) -
     try:
         node = make_node()
         executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=WAKE_PERIOD_S)
+    except (StopRequested, KeyboardInterrupt, ExternalShutdownException):
         pass
     except ConfigError as error:
         print(f"invalid configuration: {error}", file=sys.stderr)
         status = 2
     finally:
+        for stop_signal in STOP_SIGNALS:  # a second signal must not cut the teardown short
+            signal.signal(stop_signal, signal.SIG_IGN)
         if node is not None:
             close = getattr(node, "close", None)
             if close is not None:
