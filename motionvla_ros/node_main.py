@@ -65,7 +65,7 @@ def run_node(make_node: Callable[[], Node], args: Sequence[str] | None = None) -
         executor.add_node(node)
         while rclpy.ok():
             executor.spin_once(timeout_sec=WAKE_PERIOD_S)
-    except (StopRequested, KeyboardInterrupt, ExternalShutdownException):
+    except (StopRequested, ExternalShutdownException):
         pass
     except ConfigError as error:
         print(f"invalid configuration: {error}", file=sys.stderr)
