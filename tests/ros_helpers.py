@@ -1,7 +1,9 @@
 """Shared helpers of the ROS tests (tests/test_ros_*.py): node processes and a probe node.
 
-Every test module uses its own ROS_DOMAIN_ID so modules (and other suites) running
-at the same time on one machine do not see each other's topics.
+Every test module uses its own ROS_DOMAIN_ID (``ros_domain``) so modules running at
+the same time on one machine do not see each other's topics; a second suite running
+beside the first (another checkout) sets ``MOTIONVLA_TEST_DOMAIN_OFFSET`` to move all
+of its domains at once.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FASTDDS_PROFILE = ROOT / "config" / "fastdds_shm.xml"
 PARAMS_FILE = ROOT / "config" / "motionvla.yaml"
+
+
+def ros_domain(base: int) -> int:
+    """The ROS_DOMAIN_ID of a test module whose own number is ``base``."""
+    return base + int(os.environ.get("MOTIONVLA_TEST_DOMAIN_OFFSET", "0"))
 
 
 def ros_env(domain_id: int) -> dict[str, str]:

@@ -13,11 +13,11 @@ import sys
 import pytest
 
 from motionvla_ros.bringup import CONSOLE_SCRIPTS, NODES, build_commands, parse_args
-from tests.ros_helpers import ROOT, ros_env
+from tests.ros_helpers import ROOT, ros_domain, ros_env
 
 pytestmark = [pytest.mark.ros]
 
-DOMAIN = 73
+DOMAIN = ros_domain(73)
 LAUNCH_FILE = ROOT / "launch" / "motionvla.launch.py"
 
 

@@ -18,11 +18,11 @@ from std_msgs.msg import String
 
 from motionvla_ros.image_conversion import imgmsg_to_rgb8
 from motionvla_ros.trajectory_messages import stamp_key
-from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, wait_for
+from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, ros_domain, wait_for
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
-DOMAIN = 75
+DOMAIN = ros_domain(75)
 SCENE_WITH_A_RED_BOX = 34  # SceneDescription.random(34): one red box 2.3 m straight ahead
 VIDEO_FPS = 10.0
 DURATION_S = 2.0

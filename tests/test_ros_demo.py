@@ -9,11 +9,11 @@ import sys
 import imageio.v2 as imageio
 import pytest
 
-from tests.ros_helpers import ROOT, ros_env
+from tests.ros_helpers import ROOT, ros_domain, ros_env
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
-DOMAIN = 78
+DOMAIN = ros_domain(78)
 
 
 def test_quick_demo_leaves_verdicts_videos_and_a_summary(tmp_path):

@@ -12,11 +12,11 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory
 
-from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, wait_for
+from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, ros_domain, wait_for
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
-DOMAIN = 77
+DOMAIN = ros_domain(77)
 RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 
 

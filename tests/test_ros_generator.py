@@ -22,11 +22,11 @@ from trajectory_msgs.msg import JointTrajectory
 from motionvla_ros.image_conversion import ENCODINGS, numpy_to_imgmsg
 from motionvla_ros.trajectory_messages import stamp_key
 from retargeting.g1 import JOINT_NAMES
-from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, wait_for
+from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, ros_domain, wait_for
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
-DOMAIN = 71
+DOMAIN = ros_domain(71)
 FINAL = ("done", "error", "cancelled", "rejected")
 
 

@@ -15,11 +15,11 @@ from trajectory_msgs.msg import JointTrajectory
 from motionvla_model.registry_data import fetch
 from motionvla_ros.trajectory_messages import stamp_key, trajectory_to_msgs
 from retargeting.trajectory import G1Trajectory, load_reference_clip
-from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, wait_for
+from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, ros_domain, wait_for
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
-DOMAIN = 72
+DOMAIN = ros_domain(72)
 HAS_SIM_CHECKER = importlib.util.find_spec("sim.checker") is not None
 _stamps = itertools.count(1)
 

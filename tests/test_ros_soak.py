@@ -17,11 +17,11 @@ import pytest
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
 
-from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, wait_for
+from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, ros_domain, wait_for
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
-DOMAIN = 76
+DOMAIN = ros_domain(76)
 COMMANDS = 500
 # Resident memory is sampled every INTERVAL commands after the first. A leak grows
 # with the number of commands, so it shows in every interval; the generator also has
