@@ -47,7 +47,7 @@ setup(
             "motionvla-say = motionvla_ros.say:main",
             "motionvla-demo = motionvla_ros.demo:main",
             "motionvla-generate = motionvla_model.generate_cli:main",
-            "motionvla-dsft = motionvla_model.dsft:main",
+            "motionvla-dsft = motionvla_model.dsft.cli:main",
             "motionvla-retarget = retargeting.cli:main",
             "motionvla-sim = sim.cli:main",
             "motionvla-synth-data = training.data.synthetic_dataset:main",

@@ -19,11 +19,15 @@ import numpy as np
 # Run as a script from a checkout: make the repository importable without installing it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motionvla_model.bvh import load_bvh
-from motionvla_model.features import canonicalize_joints, features_to_joints, joints_to_features
-from motionvla_model.human_clips import load_bvh_clip, load_omomo
-from motionvla_model.registry_data import fetch
-from motionvla_model.resample import resample
+from motionvla_model.motion.bvh import load_bvh
+from motionvla_model.motion.features import (
+    canonicalize_joints,
+    features_to_joints,
+    joints_to_features,
+)
+from motionvla_model.motion.human_clips import load_bvh_clip, load_omomo
+from motionvla_model.motion.registry_data import fetch
+from motionvla_model.motion.resample import resample
 
 
 def best_of(repeats: int, fn) -> tuple[float, object]:

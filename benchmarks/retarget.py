@@ -35,8 +35,8 @@ import numpy as np
 # Run as a script from a checkout: make the repository importable without installing it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motionvla_model.human_clips import HumanClip, load_bvh_clip, load_climb, load_omomo
-from motionvla_model.registry_data import fetch
+from motionvla_model.motion.human_clips import HumanClip, load_bvh_clip, load_climb, load_omomo
+from motionvla_model.motion.registry_data import fetch
 from retargeting.config import RetargetConfig
 from retargeting.metrics import reference_joint_rmse, retarget_quality
 from retargeting.retargeter import Retargeter

@@ -48,7 +48,7 @@ from tqdm import tqdm
 # Run as a script from a checkout: make the repository importable without installing it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motionvla_model.registry_data import fetch, names
+from motionvla_model.motion.registry_data import fetch, names
 from retargeting.trajectory import G1Trajectory, load_reference_clip
 from sim.checker import SimChecker
 from sim.config import SimCheckConfig

@@ -39,15 +39,15 @@ import numpy as np
 from tqdm import tqdm
 
 from motionvla_model.dsft import DSFTConfig, DSFTTokenizer
-from motionvla_model.dsft_baselines import (
+from motionvla_model.dsft.baselines import (
     BaselineEncodeError,
     FASTTokenizer,
     WholeClipTokenizer,
 )
-from motionvla_model.features import features_to_joints, joints_to_features
-from motionvla_model.human_clips import HumanClip, load_bvh_clip, load_climb, load_omomo
-from motionvla_model.resample import resample
-from motionvla_model.skeleton import mirror_joints
+from motionvla_model.motion.features import features_to_joints, joints_to_features
+from motionvla_model.motion.human_clips import HumanClip, load_bvh_clip, load_climb, load_omomo
+from motionvla_model.motion.resample import resample
+from motionvla_model.motion.skeleton import mirror_joints
 
 FPS = 20.0
 SEGMENT_FRAMES = 200  # 10 s, about HumanML3D's longest clip (196 frames)

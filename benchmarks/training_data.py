@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from motionvla_model.features import joints_to_features
+from motionvla_model.motion.features import joints_to_features
 from training.data import JsonlMotionDataset
 from training.data.synthetic_dataset import (
     SyntheticDatasetConfig,

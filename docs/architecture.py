@@ -20,21 +20,31 @@ OFFLINE = "#eeeeee"
 BOXES = {
     "camera": (0.2, 5.2, 2.2, 0.9, ROS, "camera\nsensor_msgs/Image"),
     "command": (0.2, 3.9, 2.2, 0.9, ROS, "command (text / voice)\nstd_msgs/String"),
-    "generator": (3.1, 3.6, 3.6, 2.8, ROS, ""),
+    "generator": (3.1, 2.95, 3.6, 3.45, ROS, ""),
     "vlm": (3.3, 5.2, 3.2, 0.8, MODEL, "Qwen VLM + phase mask\n[M_BOS base… M_SEP phys… M_EOS]"),
-    "dsft": (3.3, 4.5, 3.2, 0.55, MODEL, "DSFT decode → 263-d features → joints"),
-    "retarget": (3.3, 3.75, 3.2, 0.6, ROBOT, "retarget (mink IK) → G1, 29 joints"),
+    "dsft": (3.3, 4.55, 3.2, 0.5, MODEL, "DSFT decode → 263-d features\n(motionvla_model.dsft)"),
+    "motion": (3.3, 3.9, 3.2, 0.5, MODEL, "features → 22 joints\n(motionvla_model.motion)"),
+    "retarget": (3.3, 3.15, 3.2, 0.6, ROBOT, "retarget (mink IK) → G1, 29 joints\n(retargeting)"),
     "simcheck": (7.4, 3.4, 2.6, 2.7, ROS, ""),
     "mujoco": (7.6, 4.35, 2.2, 1.1, ROBOT, "MuJoCo G1\nkinematic + dynamic\nchecks, MP4"),
     "robot": (10.7, 4.45, 1.9, 1.1, ROBOT, "robot controller\n(joint_trajectory_\ncontroller)"),
-    "training": (3.1, 1.2, 6.9, 1.5, OFFLINE, ""),
+    "training": (3.1, 0.9, 6.9, 1.5, OFFLINE, ""),
 }
+
+# The packages from the top layer down; each imports only those below it.
+LAYERS = (
+    ("motionvla_ros", ROS),
+    ("training · sim · retargeting", OFFLINE),
+    ("motionvla_model (model)", MODEL),
+    ("motionvla_model.dsft", MODEL),
+    ("motionvla_model.motion", MODEL),
+)
 
 
 def main() -> None:
     fig, ax = plt.subplots(figsize=(12.8, 6.6), dpi=110)
     ax.set_xlim(0, 12.8)
-    ax.set_ylim(0.6, 6.9)
+    ax.set_ylim(0.4, 6.9)
     ax.axis("off")
     for x, y, w, h, colour, text in BOXES.values():
         ax.add_patch(
@@ -62,10 +72,10 @@ def main() -> None:
     ax.text(
         8.7, 3.75, "pass → ~/approved_trajectory\nfail → report only", ha="center", fontsize=8.5
     )
-    ax.text(6.55, 2.4, "training/ (offline)", ha="center", fontsize=10, weight="bold")
+    ax.text(6.55, 2.1, "training/ (offline)", ha="center", fontsize=10, weight="bold")
     ax.text(
         6.55,
-        1.75,
+        1.45,
         "data (HumanML3D, ViMoGen, BVH, synthetic scenes) → DSFT tokenizer →\n"
         "phase 1: motion-token embeddings → phase 2: LoRA SFT →\n"
         "checkpoint (safetensors + JSON)",
@@ -89,10 +99,30 @@ def main() -> None:
     arrow((2.4, 5.65), (3.3, 5.6), "latest frame")
     arrow((2.4, 4.35), (3.3, 5.3))
     arrow((4.9, 5.2), (4.9, 5.05))
-    arrow((4.9, 4.5), (4.9, 4.35))
-    arrow((6.7, 4.6), (7.4, 4.7), "JointTrajectory\n+ Path")
+    arrow((4.9, 4.55), (4.9, 4.4))
+    arrow((4.9, 3.9), (4.9, 3.75))
+    arrow((6.5, 3.45), (7.4, 3.55), "JointTrajectory\n+ Path")
     arrow((10.0, 5.0), (10.7, 5.0), "approved")
-    arrow((6.55, 2.7), (4.9, 3.6), "model directory")
+    arrow((6.55, 2.4), (5.6, 2.95), "model directory")
+    ax.text(
+        1.4, 3.3, "packages: imports\nrun downward only", ha="center", fontsize=9, weight="bold"
+    )
+    for row, (name, colour) in enumerate(LAYERS):
+        y = 2.65 - row * 0.42
+        ax.add_patch(
+            FancyBboxPatch(
+                (0.2, y),
+                2.4,
+                0.32,
+                boxstyle="round,pad=0.02,rounding_size=0.06",
+                facecolor=colour,
+                edgecolor="#555555",
+                linewidth=0.8,
+            )
+        )
+        ax.text(1.4, y + 0.16, name, ha="center", va="center", fontsize=8.5)
+        if row:
+            arrow((1.4, y + 0.42), (1.4, y + 0.32))
     ax.text(8.7, 3.15, "report: JSON on ~/report", ha="center", fontsize=8.5)
     ax.legend(
         handles=[

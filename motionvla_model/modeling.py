@@ -54,9 +54,9 @@ from .compact_checkpoint import (
 )
 from .configuration import ConfigurationError, MotionVLAConfig, SamplingOptions
 from .dsft import DSFTConfig, DSFTTokenizer
-from .features import features_to_joints
 from .images import ImagePreprocessor
 from .logits import MotionPhaseLogitsProcessor
+from .motion.features import features_to_joints
 from .motion_vocab import MotionTokenMap, add_motion_tokens
 from .prompt import PromptBatch, build_inputs
 from .text_tokenizer import load_qwen3_5_tokenizer, load_tokenizer_folder

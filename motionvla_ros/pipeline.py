@@ -35,7 +35,7 @@ from typing import ClassVar
 import numpy as np
 
 from motionvla_model.bundled import default_model_path
-from motionvla_model.registry_data import fetch, names
+from motionvla_model.motion.registry_data import fetch, names
 from retargeting.trajectory import G1Trajectory, load_reference_clip
 
 __all__ = [

@@ -4,7 +4,7 @@ Inputs (chosen by suffix and array shape):
 
 - ``.npy`` ``[T, 22, 3]``: SMPL-22 joints, metres, Y up, at ``--fps`` (default 20);
 - ``.npy`` ``[T, 263]``: HumanML3D features (20 fps), turned into joints first;
-- ``.bvh``: motion capture, mapped onto SMPL-22 by :mod:`motionvla_model.bvh`.
+- ``.bvh``: motion capture, mapped onto SMPL-22 by :mod:`motionvla_model.motion.bvh`.
 
 Outputs: ``.npz`` or ``.csv`` (see :class:`retargeting.trajectory.G1Trajectory`).
 ``--preview out.png`` also draws the human beside the G1 at a few frames.
@@ -42,7 +42,7 @@ def load_human_motion(path: Path, fps: float | None) -> tuple[np.ndarray, float]
     if path.suffix.lower() == ".bvh":
         # The BVH importer and the feature decoder live with the motion model; only
         # this command line needs them, the retargeting package itself does not.
-        from motionvla_model.bvh import BvhImportError, load_bvh
+        from motionvla_model.motion.bvh import BvhImportError, load_bvh
 
         try:
             motion = load_bvh(path)
@@ -56,7 +56,7 @@ def load_human_motion(path: Path, fps: float | None) -> tuple[np.ndarray, float]
     except (OSError, ValueError) as err:
         raise HumanMotionFileError(f"{path}: not a readable .npy array ({err})") from err
     if array.ndim == 2 and array.shape[1] == _FEATURE_WIDTH:
-        from motionvla_model.features import features_to_joints
+        from motionvla_model.motion.features import features_to_joints
 
         try:
             joints = features_to_joints(array)

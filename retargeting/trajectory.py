@@ -173,7 +173,7 @@ def load_reference_clip(path: str | Path) -> G1Trajectory:
     ``joint_names`` (holosoma), and ``joint_pos [T,29]`` with world poses of every
     body in ``body_pos_w``/``body_quat_w`` whose body 0 is the pelvis (AMP clips).
     Registry-shipped clips: ``G1Trajectory`` of ``fetch("amp/…")`` or
-    ``fetch("holosoma/…")`` from :mod:`motionvla_model.registry_data`.
+    ``fetch("holosoma/…")`` from :mod:`motionvla_model.motion.registry_data`.
     """
     with np.load(path, allow_pickle=False) as z:
         fps = float(np.asarray(z["fps"]).ravel()[0])

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from motionvla_model.human_clips import load_climb, load_omomo
+from motionvla_model.motion.human_clips import load_climb, load_omomo
 from retargeting.config import IKWeights, RetargetConfig, RetargetConfigError
 from retargeting.g1 import g1_description
 from retargeting.human_input import RetargetInputError
@@ -203,25 +203,6 @@ def test_config_is_validated(change):
 def test_ik_weights_are_validated():
     with pytest.raises(RetargetConfigError, match="foot_position"):
         IKWeights(foot_position=-1.0)
-
-
-def test_retargeting_package_does_not_import_the_motion_model():
-    """Only the command line may use motionvla_model (its BVH and feature decoders)."""
-    import ast
-    from pathlib import Path
-
-    package = Path(__file__).resolve().parents[1] / "retargeting"
-    for path in sorted(package.glob("*.py")):
-        if path.name == "cli.py":
-            continue
-        tree = ast.parse(path.read_text())
-        imported = {
-            alias.name
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Import)
-            for alias in node.names
-        } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-        assert not any(m.split(".")[0] == "motionvla_model" for m in imported), path.name
 
 
 def test_box_bounds_are_the_same_set_as_minks_limit_rows():

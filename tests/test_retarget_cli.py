@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from motionvla_model.features import joints_to_features
-from motionvla_model.human_clips import load_omomo
-from motionvla_model.registry_data import fetch
+from motionvla_model.motion.features import joints_to_features
+from motionvla_model.motion.human_clips import load_omomo
+from motionvla_model.motion.registry_data import fetch
 from retargeting.cli import main
 from retargeting.g1 import g1_description
 from retargeting.trajectory import G1Trajectory

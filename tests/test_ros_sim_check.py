@@ -12,7 +12,7 @@ from nav_msgs.msg import Path
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from trajectory_msgs.msg import JointTrajectory
 
-from motionvla_model.registry_data import fetch
+from motionvla_model.motion.registry_data import fetch
 from motionvla_ros.trajectory_messages import stamp_key, trajectory_to_msgs
 from retargeting.trajectory import G1Trajectory, load_reference_clip
 from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, ros_domain, wait_for

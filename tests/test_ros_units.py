@@ -11,7 +11,7 @@ import pytest
 from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CompressedImage
 
-from motionvla_model.registry_data import fetch
+from motionvla_model.motion.registry_data import fetch
 from motionvla_ros.generation_worker import GenerationWorker
 from motionvla_ros.image_conversion import (
     ENCODINGS,

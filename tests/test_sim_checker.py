@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from motionvla_model.registry_data import fetch
+from motionvla_model.motion.registry_data import fetch
 from retargeting.g1 import JOINT_NAMES, g1_description
 from retargeting.trajectory import G1Trajectory, load_reference_clip
 from sim.checker import SimChecker

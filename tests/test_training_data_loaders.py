@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from motionvla_model import registry_data
-from motionvla_model.features import features_to_joints, joints_to_features
-from motionvla_model.human_clips import load_omomo
-from motionvla_model.resample import resample
+from motionvla_model.motion import registry_data
+from motionvla_model.motion.features import features_to_joints, joints_to_features
+from motionvla_model.motion.human_clips import load_omomo
+from motionvla_model.motion.resample import resample
 from training.data import (
     BvhFolderDataset,
     CaptionFormatError,

@@ -8,8 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from motionvla_model.features import canonicalize_joints, features_to_joints, joints_to_features
-from motionvla_model.skeleton import REFERENCE_BONE_LENGTHS, bone_lengths
+from motionvla_model.motion.features import (
+    canonicalize_joints,
+    features_to_joints,
+    joints_to_features,
+)
+from motionvla_model.motion.skeleton import REFERENCE_BONE_LENGTHS, bone_lengths
 from training.data.captions import caption, phrasings
 from training.data.commands import (
     COMMAND_TYPES,
@@ -166,7 +170,7 @@ def test_features_round_trip_through_features_to_joints():
 
 
 def test_body_from_a_real_clip_has_its_bone_lengths():
-    from motionvla_model.human_clips import load_omomo
+    from motionvla_model.motion.human_clips import load_omomo
 
     real = load_omomo("omomo/sub3_largebox_003").joints
     body = Body.from_joints(real)

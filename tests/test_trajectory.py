@@ -2,7 +2,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from motionvla_model.registry_data import fetch, names
+from motionvla_model.motion.registry_data import fetch, names
 from retargeting.g1 import g1_description, load_g1_model
 from retargeting.trajectory import G1Trajectory, InvalidTrajectoryError, load_reference_clip
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm import tqdm
 
-from motionvla_model.features import features_to_joints
+from motionvla_model.motion.features import features_to_joints
 from training.data import JsonlMotionDataset, MotionSample
 from training.metrics import geometry_metrics, heading_deg
 

@@ -30,7 +30,7 @@ import torch
 from tqdm import tqdm
 
 from motionvla_model.dsft import DSFTTokenizer
-from motionvla_model.features import joints_to_features
+from motionvla_model.motion.features import joints_to_features
 from motionvla_model.motion_vocab import M_BOS, M_EOS, M_SEP, base_token, phys_token
 from motionvla_model.prompt import IGNORE_INDEX, TrainingExample, build_training_example
 from training.data.records import DatasetError, MotionSample

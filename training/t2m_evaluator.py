@@ -46,7 +46,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from motionvla_model.features import FEATURE_DIM
+from motionvla_model.motion.features import FEATURE_DIM
 
 __all__ = [
     "MAX_MOTION_FRAMES",

@@ -18,7 +18,7 @@ under a header; both have the same fields:
 =============  ==============================================================
 
 A file may appear on several lines (captions of different segments of a long take).
-Each BVH is read once with :func:`motionvla_model.bvh.load_bvh` (any common skeleton
+Each BVH is read once with :func:`motionvla_model.motion.bvh.load_bvh` (any common skeleton
 naming, mapped onto SMPL-22, metres, Y up) and resampled to ``fps`` (20 by default,
 as HumanML3D); samples carry joints and, with ``compute_features=True``, HumanML3D
 features. BVH files that no caption names are reported as skipped.
@@ -144,7 +144,7 @@ class BvhFolderDataset(MotionDataset):
         self.captions, self.caption_errors = read_bvh_captions(self.folder)
 
     def _load(self, file: str) -> np.ndarray:
-        from motionvla_model.bvh import BvhImportError, load_bvh
+        from motionvla_model.motion.bvh import BvhImportError, load_bvh
 
         path = self.folder / file
         if not path.is_file():
@@ -184,7 +184,7 @@ class BvhFolderDataset(MotionDataset):
                     continue
                 features = None
                 if self.compute_features:
-                    from motionvla_model.features import joints_to_features
+                    from motionvla_model.motion.features import joints_to_features
 
                     features = joints_to_features(segment, self.fps)
                 yield MotionSample(

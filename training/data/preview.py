@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from motionvla_model.skeleton import SMPL22_PARENTS
+from motionvla_model.motion.skeleton import SMPL22_PARENTS
 
 __all__ = ["contact_sheet"]
 

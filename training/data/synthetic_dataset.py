@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from motionvla_model.features import joints_to_features
+from motionvla_model.motion.features import joints_to_features
 from training.data.captions import caption
 from training.data.commands import (
     Command,

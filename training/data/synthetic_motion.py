@@ -38,7 +38,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d, minimum_filter1d
 from scipy.spatial.transform import Rotation
 
-from motionvla_model.skeleton import NUM_JOINTS, REFERENCE_BONE_LENGTHS, SMPL22_PARENTS
+from motionvla_model.motion.skeleton import NUM_JOINTS, REFERENCE_BONE_LENGTHS, SMPL22_PARENTS
 from training.data.commands import (
     Command,
     Jump,

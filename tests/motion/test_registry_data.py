@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from motionvla_model import registry_data
+from motionvla_model.motion import registry_data
 
 
 def test_every_catalogued_clip_is_fetched_and_verified():
@@ -51,7 +51,7 @@ def test_package_import_stays_light_and_model_is_exported_lazily():
     import sys
 
     code = (
-        "import sys, motionvla_model.features, motionvla_model.bvh\n"
+        "import sys, motionvla_model.motion.features, motionvla_model.motion.bvh\n"
         "assert 'torch' not in sys.modules\n"
         "from motionvla_model import MotionVLA\n"
         "assert 'torch' in sys.modules and MotionVLA.__name__ == 'MotionVLA'\n"

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from motionvla_model.skeleton import MotionShapeError, NonFiniteMotionError
+from motionvla_model.motion.skeleton import MotionShapeError, NonFiniteMotionError
 
 __all__ = ["DEFAULT_MIN_STD", "FeatureStats", "StatsFormatError"]
 

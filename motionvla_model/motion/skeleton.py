@@ -32,6 +32,7 @@ __all__ = [
     "joint_index",
     "mirror_joints",
     "validate_joints",
+    "z_up_to_y_up",
 ]
 
 
@@ -204,3 +205,12 @@ def mirror_joints(joints: np.ndarray) -> np.ndarray:
     out = array[..., MIRROR_JOINTS, :].copy()
     out[..., 0] *= -1
     return out
+
+
+# (x, y, z) Z-up -> (x, z, -y) Y-up: a rotation of -90° about X (determinant +1).
+_Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+
+
+def z_up_to_y_up(points: np.ndarray) -> np.ndarray:
+    """Rotate ``[..., 3]`` points from a Z-up to a Y-up frame without mirroring."""
+    return np.asarray(points) @ _Z_UP_TO_Y_UP.T

@@ -3,12 +3,16 @@
 import numpy as np
 import pytest
 
-from motionvla_model.bvh import BvhImportError, load_bvh, parse_bvh
-from motionvla_model.features import canonicalize_joints, features_to_joints, joints_to_features
-from motionvla_model.human_clips import HumanClipError, load_bvh_clip
-from motionvla_model.registry_data import fetch
-from motionvla_model.resample import resample
-from motionvla_model.skeleton import (
+from motionvla_model.motion.bvh import BvhImportError, load_bvh, parse_bvh
+from motionvla_model.motion.features import (
+    canonicalize_joints,
+    features_to_joints,
+    joints_to_features,
+)
+from motionvla_model.motion.human_clips import HumanClipError, load_bvh_clip
+from motionvla_model.motion.registry_data import fetch
+from motionvla_model.motion.resample import resample
+from motionvla_model.motion.skeleton import (
     REFERENCE_BONE_LENGTHS,
     REST_DIRECTIONS,
     SMPL22_PARENTS,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from motionvla_model.skeleton import MotionShapeError
+from motionvla_model.motion.skeleton import MotionShapeError
 
 __all__ = ["resample", "resampled_length"]
 

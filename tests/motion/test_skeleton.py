@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from motionvla_model.skeleton import (
+from motionvla_model.motion.skeleton import (
     FACE_JOINTS,
     FOOT_JOINTS,
     KINEMATIC_CHAINS,
@@ -21,6 +21,7 @@ from motionvla_model.skeleton import (
     joint_index,
     mirror_joints,
     validate_joints,
+    z_up_to_y_up,
 )
 
 
@@ -99,3 +100,10 @@ def test_mirror_swaps_sides_negates_x_and_is_an_involution():
     assert sorted(MIRROR_JOINTS) == list(range(NUM_JOINTS))
     with pytest.raises(MotionShapeError):
         mirror_joints(np.zeros((5, 21, 3)))
+
+
+def test_z_up_to_y_up_is_a_rotation():
+    points = np.array([[1.0, 2.0, 3.0]])
+    np.testing.assert_allclose(z_up_to_y_up(points), [[1.0, 3.0, -2.0]])
+    rotation = z_up_to_y_up(np.eye(3))
+    assert np.linalg.det(rotation) == pytest.approx(1.0)

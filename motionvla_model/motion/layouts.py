@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from motionvla_model.skeleton import MotionShapeError
+from motionvla_model.motion.skeleton import MotionShapeError
 
 __all__ = [
     "HUMANML3D",

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motionvla_model.human_clips import OMOMO_NAMES, load_omomo
-from motionvla_model.resample import resample, resampled_length
-from motionvla_model.skeleton import MotionShapeError
+from motionvla_model.motion.human_clips import OMOMO_NAMES, load_omomo
+from motionvla_model.motion.resample import resample, resampled_length
+from motionvla_model.motion.skeleton import MotionShapeError
 
 
 def test_length_rule():

@@ -3,15 +3,14 @@
 import numpy as np
 import pytest
 
-from motionvla_model.human_clips import (
+from motionvla_model.motion.human_clips import (
     OMOMO_NAMES,
     HumanClip,
     HumanClipError,
     load_climb,
     load_omomo,
-    z_up_to_y_up,
 )
-from motionvla_model.skeleton import NonFiniteMotionError, bone_lengths, joint_index
+from motionvla_model.motion.skeleton import NonFiniteMotionError, bone_lengths, joint_index
 
 
 def _facing_consistency(joints: np.ndarray) -> float:
@@ -67,11 +66,6 @@ def test_bad_names_and_indices():
         load_climb(5)
     with pytest.raises(HumanClipError, match="int"):
         load_climb("0")  # type: ignore[arg-type]
-
-
-def test_z_up_to_y_up_is_a_rotation():
-    points = np.array([[1.0, 2.0, 3.0]])
-    np.testing.assert_allclose(z_up_to_y_up(points), [[1.0, 3.0, -2.0]])
 
 
 def test_human_clip_validates():

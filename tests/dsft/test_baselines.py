@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from motionvla_model.dsft_baselines import (
+from motionvla_model.dsft.baselines import (
     BaselineDecodeError,
     BaselineEncodeError,
     FASTTokenizer,
     WholeClipTokenizer,
 )
-from motionvla_model.features import joints_to_features
-from motionvla_model.human_clips import load_omomo
-from motionvla_model.resample import resample
+from motionvla_model.motion.features import joints_to_features
+from motionvla_model.motion.human_clips import load_omomo
+from motionvla_model.motion.resample import resample
 
 
 @pytest.fixture(scope="module")

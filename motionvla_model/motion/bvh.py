@@ -38,9 +38,8 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from motionvla_model.human_clips import z_up_to_y_up
-from motionvla_model.resample import resample
-from motionvla_model.skeleton import SMPL22_JOINT_NAMES, validate_joints
+from motionvla_model.motion.resample import resample
+from motionvla_model.motion.skeleton import SMPL22_JOINT_NAMES, validate_joints, z_up_to_y_up
 
 __all__ = ["BvhImportError", "BvhMotion", "BvhSkeleton", "load_bvh", "parse_bvh"]
 

@@ -2,7 +2,7 @@
 
 Both quantise DCT coefficients as ``round(c * scale)``, shift the integers by the
 training minimum so they become symbols ``>= 0`` and compress with BPE
-(:class:`~motionvla_model.integer_bpe.IntegerBPE`). They reproduce the published
+(:class:`~motionvla_model.dsft.integer_bpe.IntegerBPE`). They reproduce the published
 designs, faults included, so that the comparison is honest:
 
 * :class:`WholeClipTokenizer` is the published MotionVLA scheme: Base ``[3:193]`` and
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from motionvla_model.dct import frame_windows, num_windows, window_dct, window_idct
-from motionvla_model.integer_bpe import IntegerBPE, as_token_ids
-from motionvla_model.layouts import FeatureLayout, get_layout
+from motionvla_model.dsft.dct import frame_windows, num_windows, window_dct, window_idct
+from motionvla_model.dsft.integer_bpe import IntegerBPE, as_token_ids
+from motionvla_model.motion.layouts import FeatureLayout, get_layout
 
 __all__ = ["BaselineDecodeError", "BaselineEncodeError", "FASTTokenizer", "WholeClipTokenizer"]
 

@@ -41,8 +41,8 @@ import itertools
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from motionvla_model.layouts import HUMANML3D
-from motionvla_model.skeleton import (
+from motionvla_model.motion.layouts import HUMANML3D
+from motionvla_model.motion.skeleton import (
     FACE_JOINTS,
     KINEMATIC_CHAINS,
     LEFT_FOOT_JOINTS,

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motionvla_model.features import joints_to_features
-from motionvla_model.human_clips import OMOMO_NAMES, load_omomo
-from motionvla_model.normalization import DEFAULT_MIN_STD, FeatureStats, StatsFormatError
-from motionvla_model.resample import resample
-from motionvla_model.skeleton import MotionShapeError, NonFiniteMotionError
+from motionvla_model.motion.features import joints_to_features
+from motionvla_model.motion.human_clips import OMOMO_NAMES, load_omomo
+from motionvla_model.motion.normalization import DEFAULT_MIN_STD, FeatureStats, StatsFormatError
+from motionvla_model.motion.resample import resample
+from motionvla_model.motion.skeleton import MotionShapeError, NonFiniteMotionError
 
 
 @pytest.fixture(scope="module")

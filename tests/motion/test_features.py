@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motionvla_model.features import (
+from motionvla_model.motion.features import (
     FEATURE_DIM,
     MotionShapeError,
     NonFiniteMotionError,
@@ -15,10 +15,10 @@ from motionvla_model.features import (
     recover_root,
     uniform_skeleton,
 )
-from motionvla_model.human_clips import OMOMO_NAMES, load_climb, load_omomo
-from motionvla_model.layouts import HUMANML3D
-from motionvla_model.resample import resample
-from motionvla_model.skeleton import (
+from motionvla_model.motion.human_clips import OMOMO_NAMES, load_climb, load_omomo
+from motionvla_model.motion.layouts import HUMANML3D
+from motionvla_model.motion.resample import resample
+from motionvla_model.motion.skeleton import (
     REFERENCE_BONE_LENGTHS,
     REST_DIRECTIONS,
     SMPL22_PARENTS,

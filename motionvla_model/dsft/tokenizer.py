@@ -11,7 +11,7 @@ A feature sequence ``x [T, D]`` (HumanML3D 263-d by default) becomes two token s
    orthonormal, learned on the training clips): body dims move together, so a few
    components carry almost all of the energy;
 4. cut ``a`` into windows of ``W`` frames and keep the first ``K`` DCT coefficients of
-   each component per window (:mod:`motionvla_model.dct`): quality does not depend on
+   each component per window (:mod:`motionvla_model.dsft.dct`): quality does not depend on
    clip length, and the window count is the clip length;
 5. quantise with one step per stream, ``q = clip(round(c / step), -L, L)``; by reverse
    water-filling, one step for all coefficients of an orthonormal transform minimises
@@ -20,12 +20,12 @@ A feature sequence ``x [T, D]`` (HumanML3D 263-d by default) becomes two token s
    window so integrated root motion does not drift);
 6. order each window's ``K * P`` integers by decreasing training variance (zeros
    gather at the end) and compress with byte-pair encoding
-   (:class:`~motionvla_model.integer_bpe.IntegerBPE`), one pre-token per window.
+   (:class:`~motionvla_model.dsft.integer_bpe.IntegerBPE`), one pre-token per window.
 
 The Base stream ends with one frame-count marker (frames in the last window), so
 ``num_frames = (n_windows - 1) * W + marker`` is recovered from the tokens alone.
 Decoding inverts every step and then smooths the Base stream's step at each window
-boundary (a deblocking filter, :func:`~motionvla_model.dct.smooth_window_boundaries`:
+boundary (a deblocking filter, :func:`~motionvla_model.dsft.dct.smooth_window_boundaries`:
 independently coded windows are worst at their edges). It accepts any integer
 sequences and repairs what does not parse (unknown ids dropped, partial windows
 zero-filled, stream lengths matched, length capped), listing each repair in
@@ -35,7 +35,6 @@ zero is the training mean, so every repair falls back towards the mean motion.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from collections.abc import Sequence
@@ -45,18 +44,18 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from motionvla_model.dct import (
+from motionvla_model.dsft.dct import (
     frame_windows,
     num_windows,
     smooth_window_boundaries,
     window_dct,
     window_idct,
 )
-from motionvla_model.features import features_to_joints
-from motionvla_model.integer_bpe import IntegerBPE, as_token_ids
-from motionvla_model.layouts import FeatureLayout, UnknownLayoutError, get_layout
-from motionvla_model.normalization import FeatureStats
-from motionvla_model.skeleton import MotionShapeError, NonFiniteMotionError
+from motionvla_model.dsft.integer_bpe import IntegerBPE, as_token_ids
+from motionvla_model.motion.features import features_to_joints
+from motionvla_model.motion.layouts import FeatureLayout, UnknownLayoutError, get_layout
+from motionvla_model.motion.normalization import FeatureStats
+from motionvla_model.motion.skeleton import MotionShapeError, NonFiniteMotionError
 
 __all__ = [
     "DSFTCheckpointError",
@@ -97,7 +96,7 @@ class DSFTConfig:
     floored at ``min_dim_weight`` of the median weight; ``phys_feedback`` carries each
     Phys window's DC rounding error into the next window. The decoder smooths the
     Base stream's step at each window boundary over ``boundary_reach`` frames on either
-    side (:func:`~motionvla_model.dct.smooth_window_boundaries`; 0 turns it off).
+    side (:func:`~motionvla_model.dsft.dct.smooth_window_boundaries`; 0 turns it off).
     Decoding caps motion at ``max_seconds``.
     """
 
@@ -702,48 +701,3 @@ def _dimension_weights(
         sensitivity += moved.mean(axis=(1, 2)) / delta / windows / len(probes)
     reference_weight = np.median(sensitivity[sensitivity > 0]) if (sensitivity > 0).any() else 1
     return np.maximum(sensitivity / reference_weight, config.min_dim_weight)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m motionvla_model.dsft {train,roundtrip} DIR clip.npy ...``."""
-    parser = argparse.ArgumentParser(prog="python -m motionvla_model.dsft", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="fit a default tokenizer on [T, 263] .npy files")
-    train.add_argument("directory", type=Path)
-    train.add_argument("clips", type=Path, nargs="+")
-    check = commands.add_parser("roundtrip", help="encode and decode one [T, 263] .npy clip")
-    check.add_argument("directory", type=Path)
-    check.add_argument("clip", type=Path)
-    args = parser.parse_args(argv)
-
-    if args.command == "train":
-        clips = [np.load(path, allow_pickle=False) for path in args.clips]
-        tokenizer = DSFTTokenizer.train(clips, progress=True)
-        tokenizer.save_pretrained(args.directory)
-        print(
-            f"saved to {args.directory}: vocabularies {tokenizer.base_vocab_size} / "
-            f"{tokenizer.phys_vocab_size}, tokens per second {tokenizer.tokens_per_second}"
-        )
-        return 0
-    tokenizer = DSFTTokenizer.from_pretrained(args.directory)
-    features = np.load(args.clip, allow_pickle=False)
-    tokens = tokenizer.encode(features)
-    decoded = tokenizer.decode(tokens.base, tokens.phys)
-    seconds = len(features) / tokenizer.config.fps
-    report = {
-        "frames": decoded.num_frames,
-        "base_tokens": len(tokens.base),
-        "phys_tokens": len(tokens.phys),
-        "tokens_per_second": (len(tokens.base) + len(tokens.phys)) / seconds,
-        "clamped": tokens.clamped,
-        "repairs": decoded.repairs,
-    }
-    if tokenizer.layout.name == "humanml3d":
-        error = features_to_joints(decoded.features) - features_to_joints(features)
-        report["mpjpe_mm"] = float(np.linalg.norm(error, axis=-1).mean() * 1e3)
-    print(json.dumps(report))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

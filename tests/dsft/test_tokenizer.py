@@ -15,10 +15,10 @@ from motionvla_model.dsft import (
     DSFTConfigError,
     DSFTTokenizer,
 )
-from motionvla_model.features import features_to_joints, joints_to_features
-from motionvla_model.human_clips import load_climb, load_omomo
-from motionvla_model.resample import resample
-from motionvla_model.skeleton import MotionShapeError, NonFiniteMotionError
+from motionvla_model.motion.features import features_to_joints, joints_to_features
+from motionvla_model.motion.human_clips import load_climb, load_omomo
+from motionvla_model.motion.resample import resample
+from motionvla_model.motion.skeleton import MotionShapeError, NonFiniteMotionError
 
 FPS = 20.0
 
@@ -360,7 +360,7 @@ def test_token_budget_bounds_the_real_token_counts(tokenizer, clips):
 
 
 def test_command_line_trains_and_round_trips(clips, tmp_path, capsys):
-    from motionvla_model.dsft import main
+    from motionvla_model.dsft.cli import main
 
     paths = []
     for i, x in enumerate(clips["train"][:2] + clips["held_out"][:1]):

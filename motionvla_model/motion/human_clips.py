@@ -1,6 +1,6 @@
 """Real human motion clips from public registry packages, as SMPL-22 joints (Y up, metres).
 
-Sources (fetched by :mod:`motionvla_model.registry_data`, never committed):
+Sources (fetched by :mod:`motionvla_model.motion.registry_data`, never committed):
 
 * ``omomo/sub3_largebox_003``, ``omomo/sub10_largebox_049``: OMOMO clips as shipped by
   ``holosoma-retargeting`` (InterMimic layout, 30 fps). Each frame is a 591-wide row;
@@ -15,7 +15,7 @@ Sources (fetched by :mod:`motionvla_model.registry_data`, never committed):
   joints where SMPL has three: ``spine1 = Spine``, ``spine3 = Spine1`` and ``spine2``
   is their midpoint; ``left_foot`` is ``LeftToeBase`` and ``left_collar`` is
   ``LeftShoulder`` (the same on the right).
-* BVH files (``bvh/test`` …), see :mod:`motionvla_model.bvh`.
+* BVH files (``bvh/test`` …), see :mod:`motionvla_model.motion.bvh`.
 
 Z-up sources are turned Y-up with the proper rotation ``(x, y, z) -> (x, z, -y)``
 (-90° about X), which keeps left and right (a plain axis swap would mirror the body).
@@ -27,8 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from motionvla_model import registry_data
-from motionvla_model.skeleton import MotionShapeError, validate_joints
+from motionvla_model.motion import registry_data
+from motionvla_model.motion.bvh import load_bvh
+from motionvla_model.motion.skeleton import MotionShapeError, validate_joints, z_up_to_y_up
 
 __all__ = [
     "CLIMB_FPS",
@@ -41,7 +42,6 @@ __all__ = [
     "load_bvh_clip",
     "load_climb",
     "load_omomo",
-    "z_up_to_y_up",
 ]
 
 
@@ -133,15 +133,6 @@ CLIMB_TO_SMPL22: tuple[tuple[int, ...], ...] = (
     (27,),  # right_wrist <- RightHand
 )
 
-# (x, y, z) Z-up -> (x, z, -y) Y-up: a rotation of -90° about X (determinant +1).
-_Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
-
-
-def z_up_to_y_up(points: np.ndarray) -> np.ndarray:
-    """Rotate ``[..., 3]`` points from a Z-up to a Y-up frame without mirroring."""
-    return np.asarray(points) @ _Z_UP_TO_Y_UP.T
-
-
 def _omomo_rows(name: str) -> np.ndarray:
     import torch  # heavy; only this loader needs it
 
@@ -179,8 +170,6 @@ def load_climb(index: int) -> HumanClip:
 
 def load_bvh_clip(name: str, target_fps: float | None = None) -> HumanClip:
     """Load a catalogued BVH clip (e.g. ``"bvh/test"``) through :func:`bvh.load_bvh`."""
-    from motionvla_model.bvh import load_bvh
-
     if not name.startswith("bvh/") or name not in registry_data.CATALOGUE:
         raise HumanClipError(f"unknown BVH clip {name!r}; known: {registry_data.names('bvh/')}")
     motion = load_bvh(registry_data.fetch(name), target_fps=target_fps)

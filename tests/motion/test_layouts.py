@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motionvla_model.layouts import (
+from motionvla_model.motion.layouts import (
     HUMANML3D,
     LAYOUTS,
     VIMOGEN,
@@ -15,7 +15,7 @@ from motionvla_model.layouts import (
     merge,
     split,
 )
-from motionvla_model.skeleton import MotionShapeError
+from motionvla_model.motion.skeleton import MotionShapeError
 
 
 def test_humanml3d_streams_match_the_design():

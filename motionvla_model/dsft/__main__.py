@@ -1,0 +1,5 @@
+"""``python -m motionvla_model.dsft`` is ``motionvla-dsft``."""
+
+from motionvla_model.dsft.cli import main
+
+raise SystemExit(main())
