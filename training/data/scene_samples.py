@@ -168,22 +168,7 @@ def mirror_scene(scene: Any) -> Any:
     return replace(scene, objects=objects)
 
 
-_GL_CONTEXTS: dict[tuple[int, int], Any] = {}
-
-
-def _gl_context(width: int, height: int) -> Any:
-    """A current off-screen EGL context, one per size and process (creating one takes ~1 s).
-
-    EGL is requested explicitly rather than through ``MUJOCO_GL``, which MuJoCo reads
-    once at import: rendering then works in any process, whatever imported MuJoCo first.
-    """
-    key = (width, height)
-    if key not in _GL_CONTEXTS:
-        from mujoco.egl import GLContext
-
-        _GL_CONTEXTS[key] = GLContext(width, height)
-    _GL_CONTEXTS[key].make_current()
-    return _GL_CONTEXTS[key]
+_RENDERERS: dict[tuple[int, int], Any] = {}
 
 
 def render_head_camera(scene: Any, width: int = 320, height: int = 240) -> np.ndarray:
@@ -191,35 +176,13 @@ def render_head_camera(scene: Any, width: int = 320, height: int = 240) -> np.nd
 
     320×240 is the simulated head camera of the ROS nodes
     (:mod:`motionvla_ros.scene_rendering`); a model sees training images of the aspect
-    ratio (and so the field of view) it will see at run time.
+    ratio (and so the field of view) it will see at run time. One
+    :class:`sim.render.HeadCameraRenderer` per image size and process is kept, so a
+    scene costs one render, not a model compile and a GL upload.
     """
-    import mujoco
+    from sim.render import HeadCameraRenderer
 
-    from retargeting.g1 import HEAD_CAMERA
-    from sim.scene import build_scene_model
-
-    model = build_scene_model(scene)
-    model.vis.global_.offwidth = max(width, model.vis.global_.offwidth)
-    model.vis.global_.offheight = max(height, model.vis.global_.offheight)
-    data = mujoco.MjData(model)
-    if model.nkey:
-        mujoco.mj_resetDataKeyframe(model, data, 0)
-    mujoco.mj_forward(model, data)
-    _gl_context(width, height)
-    context = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150)
-    try:
-        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, context)
-        camera = mujoco.MjvCamera()
-        camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
-        camera.fixedcamid = model.camera(HEAD_CAMERA).id
-        scene_buffer = mujoco.MjvScene(model, maxgeom=2000)
-        mujoco.mjv_updateScene(
-            model, data, mujoco.MjvOption(), None, camera, mujoco.mjtCatBit.mjCAT_ALL, scene_buffer
-        )
-        viewport = mujoco.MjrRect(0, 0, width, height)
-        mujoco.mjr_render(viewport, scene_buffer, context)
-        image = np.empty((height, width, 3), dtype=np.uint8)
-        mujoco.mjr_readPixels(image, None, viewport, context)
-    finally:
-        context.free()
-    return np.ascontiguousarray(np.flipud(image))  # OpenGL rows run bottom-up
+    key = (width, height)
+    if key not in _RENDERERS:
+        _RENDERERS[key] = HeadCameraRenderer(width, height)
+    return _RENDERERS[key].render(scene)
