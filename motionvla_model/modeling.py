@@ -58,6 +58,7 @@ from .images import ImagePreprocessor
 from .logits import MotionPhaseLogitsProcessor
 from .motion.features import features_to_joints
 from .motion_vocab import MotionTokenMap, add_motion_tokens
+from .plan import PlanFormatError, PlanGrammar, ScenePlan
 from .prompt import PromptBatch, build_inputs
 from .text_tokenizer import load_qwen3_5_tokenizer, load_tokenizer_folder
 
@@ -106,7 +107,9 @@ class GeneratedMotion:
     reached first), ``"time_budget"`` (wall-clock budget reached first) or ``"stopped"``
     (the caller's ``should_stop`` returned true); an incomplete sequence is still decoded.
     ``notes`` says how the inputs were handled (truncation, image conversion), ``repairs``
-    what parsing and decoding had to fix in the generated tokens.
+    what parsing and decoding had to fix in the generated tokens. ``plan`` is the grounded
+    plan the answer started with (:mod:`motionvla_model.plan`), ``None`` when the model
+    answered with the motion alone.
     """
 
     text: str
@@ -121,6 +124,7 @@ class GeneratedMotion:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
+    plan: ScenePlan | None = None
 
     @property
     def num_frames(self) -> int:
@@ -238,6 +242,9 @@ class MotionVLA:
         self.image_preprocessor = (
             ImagePreprocessor(self.family, config) if self.family.multimodal else None
         )
+        self.plan_grammar = (
+            PlanGrammar(tokenizer, config.plan_targets) if config.plan_targets else None
+        )
         self.compile = compile
 
     # ------------------------------------------------------------------ building
@@ -253,6 +260,15 @@ class MotionVLA:
     @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.backbone.parameters())
+
+    def answer_token_ids(self) -> torch.Tensor:
+        """Every token an answer can hold, sorted: the motion tokens and, for a model with
+        plan targets, the plan's vocabulary (the rows phase 1 trains, the loss's softmax)."""
+        tm = self.token_map
+        ids = {*tm.base_ids.tolist(), *tm.phys_ids.tolist(), tm.bos_id, tm.sep_id, tm.eos_id}
+        if self.plan_grammar is not None:
+            ids |= self.plan_grammar.vocabulary
+        return torch.tensor(sorted(ids), dtype=torch.long)
 
     @classmethod
     def build(
@@ -546,6 +562,7 @@ class MotionVLA:
                     torch.tensor([b[0] for b in bounds]),
                     torch.tensor([b[1] for b in bounds]),
                     self.tokenizer.pad_token_id,
+                    self.plan_grammar,
                 )
             )
         generation_config = self._generation_config(sampling, budget_tokens)
@@ -596,7 +613,10 @@ class MotionVLA:
             stop_reason = "time_budget"
         else:
             stop_reason = "token_budget"
-        parsed = self.token_map.parse(ids)
+        bos_at = np.flatnonzero(ids == self.token_map.bos_id)
+        plan_ids = ids[: bos_at[0]] if bos_at.size and self.plan_grammar is not None else ids[:0]
+        plan, plan_notes = self._read_plan(plan_ids)
+        parsed = self.token_map.parse(ids[len(plan_ids) :])
         (b_lo, b_hi), (p_lo, p_hi) = bounds
         decoded = self.dsft.decode(parsed.base_codes, parsed.phys_codes)
         return GeneratedMotion(
@@ -609,10 +629,22 @@ class MotionVLA:
             fps=float(self.dsft.config.fps),
             stop_reason=stop_reason,
             well_formed=parsed.well_formed
+            and not plan_notes
             and b_lo <= len(parsed.base_codes) <= b_hi
             and p_lo <= len(parsed.phys_codes) <= p_hi,
-            repairs=parsed.notes + decoded.repairs,
+            repairs=plan_notes + parsed.notes + decoded.repairs,
+            plan=plan,
         )
+
+    def _read_plan(self, ids: np.ndarray) -> tuple[ScenePlan | None, list[str]]:
+        """The plan spelled by the ids before M_BOS; a malformed one is dropped with a note."""
+        if not ids.size:
+            return None, []
+        assert self.plan_grammar is not None
+        try:
+            return self.plan_grammar.decode(ids.tolist(), self.tokenizer), []
+        except PlanFormatError as error:
+            return None, [f"plan dropped: {error}"]
 
     def _rng_devices(self) -> list:
         return [self.device] if self.device.type == "cuda" else []

@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from motionvla_model.plan import ScenePlan
 from training.data.commands import Command, Turn, Walk
 from training.data.frames import world_to_human
 
 __all__ = [
     "SceneTask",
     "mirror_scene",
+    "object_plan",
     "plan_scene_task",
     "random_scene",
     "render_head_camera",
@@ -61,6 +63,16 @@ def random_scene(seed: int, num_objects: tuple[int, int] = (2, 4)) -> Any:
     from sim.scene import SceneDescription
 
     return SceneDescription.random(seed, num_objects=num_objects)
+
+
+def object_plan(obj: Any) -> ScenePlan:
+    """Where ``obj`` (a :class:`sim.scene.SceneObject`) is, seen from the standing G1.
+
+    The G1 stands at the world origin facing +x; the plan's distance is the ground
+    distance to the object's centre and its bearing the turn that faces it (left > 0).
+    """
+    x, y = float(obj.position[0]), float(obj.position[1])
+    return ScenePlan(obj.label, math.hypot(x, y), math.degrees(math.atan2(y, x)))
 
 
 def scene_captions(action: str, label: str) -> list[str]:
@@ -104,8 +116,8 @@ def plan_scene_task(
         target_index = int(rng.integers(len(objects)))
     target = objects[target_index]
     ground = world_to_human(np.array(target.position))[[0, 2]]
-    bearing = math.degrees(math.atan2(ground[0], ground[1]))
-    distance = float(np.hypot(*ground))
+    place = object_plan(target)
+    bearing, distance = place.bearing_deg, place.distance_m
     radius = float(max(target.size[:2]) if target.shape != "ball" else target.size[0])
     stop = radius + stop_margin_m
     can_face = abs(bearing) >= _MIN_FACE_TURN_DEG
