@@ -59,6 +59,9 @@ class MotionVLAConfig:
     time_budget_s: float = 60.0
     backbone_reference: str = ""
     """Where the backbone came from (a local directory or a tiny-config name), for provenance."""
+    image_token_norm: bool = False
+    """Standardise the vision tower's output tokens (:class:`~motionvla_model.backbone.
+    ImageTokenNorm`); for backbones trained from random weights."""
     plan_targets: tuple[str, ...] = ()
     """Object labels a grounded plan may name (``"red box"``, …; :mod:`motionvla_model.plan`).
     Empty: the model answers every command with the motion alone."""

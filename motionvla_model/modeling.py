@@ -16,6 +16,7 @@ when the cache is static). On a CPU it runs in float32 with the dynamic cache.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import functools
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from peft import PeftModel
+from safetensors.torch import load_file, save_file
 from transformers import (
     CompileConfig,
     GenerationConfig,
@@ -40,6 +42,7 @@ from transformers import (
 )
 
 from .backbone import (
+    attach_image_token_norm,
     get_family,
     init_linear_attention_memory,
     load_backbone,
@@ -80,6 +83,7 @@ BACKBONE_DIR = "backbone"
 ADAPTER_DIR = "adapter"
 TOKENIZER_DIR = "tokenizer"
 DSFT_DIR = "dsft"
+IMAGE_TOKEN_NORM_FILE = "image_token_norm.safetensors"
 HUMANML3D_DIM = 263
 
 
@@ -300,6 +304,8 @@ class MotionVLA:
                 backbone_config, attn_implementation="sdpa"
             )
         init_linear_attention_memory(backbone, torch.Generator().manual_seed(seed))
+        if config.image_token_norm:
+            attach_image_token_norm(backbone)
         backbone.to(device=torch_device, dtype=_resolve_dtype(dtype, torch_device))
         return cls(config, backbone, tokenizer, token_map, dsft_tokenizer)
 
@@ -335,6 +341,8 @@ class MotionVLA:
         )
         if config.family != family:
             raise ConfigurationError(f"config says {config.family!r}, {backbone_dir} is {family!r}")
+        if config.image_token_norm:
+            attach_image_token_norm(backbone)
         return cls(config, backbone.to(torch_device), tokenizer, token_map, dsft_tokenizer)
 
     # ---------------------------------------------------------------- checkpoints
@@ -356,6 +364,37 @@ class MotionVLA:
         meta = json.loads((directory / CONFIG_FILE).read_text())
         meta["format_version"] = FORMAT_VERSION
         (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        with self._image_token_norm_apart(directory):
+            self._save_backbone(directory, compact)
+        if compact:
+            write_tokenizer_reference(self.tokenizer, self.token_map, directory / TOKENIZER_DIR)
+        else:
+            self.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
+        self.token_map.to_json(directory / MOTION_TOKENS_FILE)
+        self.dsft.save_pretrained(directory / DSFT_DIR)
+        return directory
+
+    @contextlib.contextmanager
+    def _image_token_norm_apart(self, directory: Path):
+        """Save the image-token norm to its own file and keep it out of the backbone's
+        weights while they are written, so the backbone folder stays a plain Hugging Face
+        model (the norm keeps running on the merger meanwhile: its hook is untouched)."""
+        visual = getattr(getattr(self._plain_backbone(), "model", None), "visual", None)
+        norm = None if visual is None else visual._modules.pop("token_norm", None)
+        try:
+            if norm is not None:
+                state = {k: v.detach().cpu().contiguous() for k, v in norm.state_dict().items()}
+                save_file(state, str(directory / IMAGE_TOKEN_NORM_FILE))
+            yield
+        finally:
+            if norm is not None:
+                visual.add_module("token_norm", norm)
+
+    def _plain_backbone(self) -> PreTrainedModel:
+        backbone = self.backbone
+        return backbone.get_base_model() if isinstance(backbone, PeftModel) else backbone
+
+    def _save_backbone(self, directory: Path, compact: bool) -> None:
         base = Path(self.config.backbone_reference)
         if isinstance(self.backbone, PeftModel) and (base / "config.json").is_file():
             # The embedding travels with the adapter: its motion-token rows are trained state
@@ -375,13 +414,6 @@ class MotionVLA:
                 save_compact_backbone(backbone, directory / BACKBONE_DIR)
             else:
                 backbone.save_pretrained(directory / BACKBONE_DIR, safe_serialization=True)
-        if compact:
-            write_tokenizer_reference(self.tokenizer, self.token_map, directory / TOKENIZER_DIR)
-        else:
-            self.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
-        self.token_map.to_json(directory / MOTION_TOKENS_FILE)
-        self.dsft.save_pretrained(directory / DSFT_DIR)
-        return directory
 
     @classmethod
     def from_pretrained(
@@ -420,6 +452,11 @@ class MotionVLA:
             # Merged for inference: the same function, without the adapter's extra matmuls.
             backbone = PeftModel.from_pretrained(backbone, directory / ADAPTER_DIR)
             backbone = backbone.merge_and_unload()
+        if config.image_token_norm:
+            norm_file = directory / IMAGE_TOKEN_NORM_FILE
+            if not norm_file.is_file():
+                raise CheckpointError(f"{directory}: missing {IMAGE_TOKEN_NORM_FILE}")
+            attach_image_token_norm(backbone).load_state_dict(load_file(str(norm_file)))
         token_map = MotionTokenMap.from_json(directory / MOTION_TOKENS_FILE)
         dsft = DSFTTokenizer.from_pretrained(directory / DSFT_DIR)
         return cls(config, backbone.to(torch_device), tokenizer, token_map, dsft, compile=compile)
