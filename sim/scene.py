@@ -25,6 +25,7 @@ from retargeting.g1 import g1_spec
 
 __all__ = [
     "COLOURS",
+    "OBJECT_LABELS",
     "SHAPES",
     "InvalidSceneError",
     "ObjectGeom",
@@ -57,6 +58,8 @@ SHAPES: dict[str, tuple[float, ...]] = {
     "chair": (0.22, 0.22, 0.45),
 }
 _SIZE_LEN = {shape: len(size) for shape, size in SHAPES.items()}
+OBJECT_LABELS = tuple(f"{colour} {shape}" for colour in COLOURS for shape in SHAPES)
+"""Every colour-shape label an object can have (``"red box"``, …): the words of commands."""
 _OBJECT_PREFIX = "object/"
 
 
@@ -136,6 +139,20 @@ class SceneObject:
     def label(self) -> str:
         """How a command names it: ``"red box"``."""
         return f"{self.colour} {self.shape}"
+
+    def floor_distance(self, x: float, y: float) -> float:
+        """Distance on the floor from ``(x, y)`` to the object's footprint (0 inside it).
+
+        The footprint is a disc for a ball or cylinder and the yawed rectangle of the
+        half-extents (a chair: half depth along x, half width along y) otherwise.
+        """
+        dx, dy = x - self.position[0], y - self.position[1]
+        if self.shape in ("ball", "cylinder"):
+            return max(math.hypot(dx, dy) - self.size[0], 0.0)
+        cos, sin = math.cos(self.yaw), math.sin(self.yaw)
+        along, across = cos * dx + sin * dy, -sin * dx + cos * dy
+        half_x, half_y = (self.size[1], self.size[0]) if self.shape == "chair" else self.size[:2]
+        return math.hypot(max(abs(along) - half_x, 0.0), max(abs(across) - half_y, 0.0))
 
     def to_dict(self) -> dict:
         return {

@@ -7,13 +7,18 @@ ball") and the motion turns toward it and, for "walk to", walks up to it, stoppi
 the right heading and distance exist only in the head-camera image, not in the text.
 
 Geometry runs in the human frame (:mod:`training.data.frames`): the body starts at the
-origin facing +Z, which is the G1 at the world origin facing +X.
+origin facing +Z, which is the G1 at the world origin facing +X. The scene is the G1's,
+and the retargeter scales a human's path by the ratio of the G1's pelvis height to the
+human's (:mod:`retargeting.scaling`), so a walk to an object is planned for the robot:
+the human walks the robot's distance divided by that ratio (:func:`g1_path_scale`),
+and it is the retargeted G1 that stops in front of the object.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -24,6 +29,7 @@ from training.data.frames import world_to_human
 
 __all__ = [
     "SceneTask",
+    "g1_path_scale",
     "mirror_scene",
     "object_plan",
     "plan_scene_task",
@@ -63,6 +69,17 @@ def random_scene(seed: int, num_objects: tuple[int, int] = (2, 4)) -> Any:
     from sim.scene import SceneDescription
 
     return SceneDescription.random(seed, num_objects=num_objects)
+
+
+@lru_cache(maxsize=1)
+def g1_path_scale() -> float:
+    """How far the retargeted G1 travels per metre the synthetic body travels."""
+    from retargeting.human_input import to_z_up
+    from retargeting.scaling import HumanCalibration, g1_proportions
+    from training.data.synthetic_motion import synthesize
+
+    standing = synthesize([Turn(90.0)]).joints[0].astype(np.float64)
+    return HumanCalibration.from_frame(to_z_up(standing), g1_proportions()).root_scale
 
 
 def object_plan(obj: Any) -> ScenePlan:
@@ -129,7 +146,8 @@ def plan_scene_task(
     if abs(bearing) >= _MIN_TURN_DEG:
         commands.append(Turn(round(bearing, 2)))
     if action == "walk_to":
-        commands.append(Walk(round(max(distance - stop, 0.2), 3), speed_mps=1.1))
+        walk = max(distance - stop, 0.2) / g1_path_scale()
+        commands.append(Walk(round(walk, 3), speed_mps=1.1))
     world = [float(v) for v in target.position]
     return SceneTask(
         action=action,
