@@ -47,7 +47,7 @@ from training.data.grounding import GroundingConfig, write_grounding_dataset
 from training.data.synthetic_dataset import SyntheticDatasetConfig, write_synthetic_dataset
 from training.sft_data import read_sft_records
 from training.tokenize_dataset import build_sft_files, load_motion_samples, train_dsft
-from training.trainer import train_phase
+from training.trainer import latest_checkpoint, train_phase
 
 __all__ = ["DefaultModelConfig", "build_default_model", "prompt_token_ids"]
 
@@ -92,6 +92,7 @@ def _phase2() -> PhaseConfig:
         loss_vocabulary="motion",
         eval_every=500,
         eval_examples=16,
+        save_every=500,
     )
 
 
@@ -254,14 +255,18 @@ def build_default_model(
         device="cpu",
         dtype="float32",
     )
-    train_phase(
-        model, train_records, config.phase1, out / "phase1", eval_records=eval_records,
-        progress=progress, save_model=False,
-    )  # fmt: skip
+    # An interrupted run goes on from phase 2's newest checkpoint (which holds the whole
+    # model, phase 1's rows included); otherwise phase 1 runs first.
+    resume = latest_checkpoint(out / "phase2")
+    if resume is None:
+        train_phase(
+            model, train_records, config.phase1, out / "phase1", eval_records=eval_records,
+            progress=progress, save_model=False,
+        )  # fmt: skip
     mark("phase1_s")
     train_phase(
         model, train_records, config.phase2, out / "phase2", eval_records=eval_records,
-        progress=progress, save_model=False,
+        resume_from=resume, progress=progress, save_model=False,
     )  # fmt: skip
     mark("phase2_s")
     # Rows of tokens no prompt uses were never read in training: zero them so the
