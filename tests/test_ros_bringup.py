@@ -59,7 +59,7 @@ def test_launch_file_starts_the_registered_executables():
 def test_launch_arguments_are_the_bringup_arguments():
     declared = {ast.literal_eval(call.args[0]) for call in _launch_calls("DeclareLaunchArgument")}
     assert declared == {"model_path", "device", "use_sim", "scene", "backend",
-                        "head_camera_hz", "video_dir"}  # fmt: skip
+                        "head_camera_hz", "video_dir", "use_voice"}  # fmt: skip
     args = parse_args([f"{name}:={value}" for name, value in (
         ("model_path", "/m"), ("device", "cpu"), ("use_sim", "false"), ("scene", "3"),
         ("backend", "clips"), ("head_camera_hz", "10"), ("video_dir", "/v"))])  # fmt: skip
@@ -71,6 +71,8 @@ def test_launch_arguments_are_the_bringup_arguments():
     args.use_sim = True
     sim_command = build_commands(args)["sim_check"]
     assert "head_camera_rate_hz:=10.0" in sim_command and "video_dir:=/v" in sim_command
+    assert "voice_command" not in build_commands(args)  # use_voice defaults to false
+    assert "voice_command" in build_commands(parse_args(["use_voice:=true"]))
 
 
 def test_setup_and_installed_entry_points_agree():
