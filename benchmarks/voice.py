@@ -193,15 +193,14 @@ def evaluate_vads(utterances: list[np.ndarray], ends: list[int], rng) -> dict[st
     silence = np.zeros(60 * 16000, np.int16)
     out = {}
     for name in ("webrtc", "silero"):
-        segmenter = UtteranceSegmenter(make_vad(name))
+        segmenter = UtteranceSegmenter(make_vad(name))  # the node's defaults
         started = time.process_time()
         cuts, position = [], 0
         for i in range(0, len(stream), 1600):
             for utterance in segmenter.push(stream[i : i + 1600]):
-                cuts.append((utterance.speech_end_sample - len(utterance.samples),
-                             utterance.speech_end_sample))  # fmt: skip
+                cuts.append((utterance.start_sample, utterance.speech_end_sample))
         cpu = time.process_time() - started
-        whole = sum(
+        whole = sum(  # one cut holds the speech, no other cut overlaps it
             sum(1 for a, b in cuts if a - 8000 <= s0 and b >= s1 - 800 and b <= s1 + 8000) == 1
             and sum(1 for a, b in cuts if b > s0 and a < s1) == 1
             for s0, s1 in spans
@@ -211,9 +210,11 @@ def evaluate_vads(utterances: list[np.ndarray], ends: list[int], rng) -> dict[st
             segmenter = UtteranceSegmenter(make_vad(name))
             false_starts[label] = sum(len(segmenter.push(signal[i : i + 1600]))
                                       for i in range(0, len(signal), 1600))  # fmt: skip
-        out[name] = {"utterances_cut_whole": round(whole / len(spans), 4),
-                     "false_segments_per_min": false_starts,
-                     "cpu_ms_per_audio_s": round(1000 * cpu / (len(stream) / 16000), 3)}  # fmt: skip
+        out[name] = {
+            "utterances_cut_whole": round(whole / len(spans), 4),
+            "false_segments_per_min": false_starts,
+            "cpu_ms_per_audio_s": round(1000 * cpu / (len(stream) / 16000), 3),
+        }
     return out
 
 
@@ -285,11 +286,14 @@ def main(argv: list[str] | None = None) -> dict:
         "sample_rate": args.rate,
         "confidence_p10_clean": round(float(np.percentile(heard_confidences, 10)), 3),
         "by_threshold": {f"{t:.2f}": score(results, t) for t in (0.0, 0.1, 0.2, 0.3, 0.4)},
-        "errors": [{"said": s, "heard": [(t["heard"], t["confidence"]) for t in ts]}
-                   for s, ts in results["clean"] + results["noisy"]
-                   if _accepted(ts, threshold) != [s]][:40],  # fmt: skip
-        "oog_sent": [(s, _accepted(ts, threshold)) for s, ts in results["oog"]
-                     if _accepted(ts, threshold)],  # fmt: skip
+        "errors": [
+            {"said": s, "heard": [(t["heard"], t["confidence"]) for t in ts]}
+            for s, ts in results["clean"] + results["noisy"]
+            if _accepted(ts, threshold) != [s]
+        ][:40],
+        "oog_sent": [
+            (s, _accepted(ts, threshold)) for s, ts in results["oog"] if _accepted(ts, threshold)
+        ],
         "vad": evaluate_vads(vad_audio, vad_ends, rng) if vad_audio else {},
         "node_exit_status": node_status,
         "seconds": round(time.perf_counter() - started, 1),

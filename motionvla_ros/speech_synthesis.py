@@ -41,7 +41,7 @@ class Voice:
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.isascii() or " " in self.name:
-            raise ValueError(f"voice name must be an eSpeak voice such as 'en-us', got {self.name!r}")
+            raise ValueError(f"voice must be an eSpeak voice name such as 'en-us': {self.name!r}")
         if not 80 <= self.words_per_minute <= 450:
             raise ValueError(f"words_per_minute must be in [80, 450], got {self.words_per_minute}")
         if not 0 <= self.pitch <= 99:

@@ -48,7 +48,7 @@ class VoiceActivityDetector(abc.ABC):
     def is_speech(self, frame: np.ndarray) -> bool:
         """Whether ``frame`` (``int16 [frame_samples]``) holds speech."""
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027  (stateless detectors keep this no-op)
         """Forget any state carried from frame to frame (at the end of an utterance)."""
 
 
@@ -98,10 +98,12 @@ def make_vad(name: str, aggressiveness: int = 3, threshold: float = 0.5) -> Voic
 
 @dataclass(frozen=True)
 class Utterance:
-    """Audio of one utterance (``int16``, 16 kHz) and where its speech ended in the stream."""
+    """Audio of one utterance (``int16``, 16 kHz) and where it lies in the stream (16 kHz
+    sample positions: its first sample, and the end of its last speech frame)."""
 
     samples: np.ndarray
-    speech_end_sample: int  # stream position (16 kHz samples) of the last speech frame's end
+    start_sample: int
+    speech_end_sample: int
     too_long: bool = False
 
     @property
@@ -186,17 +188,19 @@ class UtteranceSegmenter:
         self._frames.append(frame)
         self._silence_run = 0 if speech else self._silence_run + 1
         if self._silence_run >= self._end_frames:
-            keep = len(self._frames) - self._silence_run + self._padding_frames
-            return self._finish(self._frames[:keep], too_long=False)
+            dropped = max(0, self._silence_run - self._padding_frames)
+            return self._finish(self._frames[: len(self._frames) - dropped], too_long=False,
+                                end=self._position - dropped * len(frame))  # fmt: skip
         if len(self._frames) >= self._max_frames:
             self._waiting_for_silence = True
-            return self._finish(self._frames, too_long=True)
+            return self._finish(self._frames, too_long=True, end=self._position)
         return None
 
-    def _finish(self, frames: list[np.ndarray], too_long: bool) -> Utterance:
+    def _finish(self, frames: list[np.ndarray], too_long: bool, end: int) -> Utterance:
         self._in_speech = False
         self._frames = []
         self._speech_run = 0
         self._silence_run = 0
         self.vad.reset()
-        return Utterance(np.concatenate(frames), self._last_speech_end, too_long)
+        samples = np.concatenate(frames)
+        return Utterance(samples, end - len(samples), self._last_speech_end, too_long)

@@ -12,10 +12,9 @@ person would be: any distance from 0.1 to 20.9 m in tenths, any angle from 1 to
 399 degrees, "walk forward" without a distance.
 
 Recognised words become the command text with :func:`command_text`: numbers are
-written the way the captions write them (1 to 6 as words, since every caption that
-has a digit form of them also has the word form and some have only the word form,
-"do one squat"; everything else as digits, "2.5 meters", "135 degrees"), and the
-captions' commas come back. ``tests/test_voice_grammar.py`` proves, for every
+written the way the captions write them (as digits, "2.5 meters", "135 degrees",
+except the two counts the captions only spell out: "do one squat", "squat two
+times"), and the captions' commas come back. ``tests/test_voice_grammar.py`` proves, for every
 phrasing of every command the training data generator draws, that its spoken form is
 in the grammar and that :func:`command_text` of it is a phrasing of the same command:
 the captions stay the one source of truth, and a caption changed there without the
@@ -56,7 +55,8 @@ _VALUES = {
 }
 DISTANCES_M = (0.3, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5)
 ANGLES_DEG = (45, 90, 135, 180, 360)
-_WRITTEN_AS_WORDS = range(1, 7)  # the captions' own rule (training/data/captions.py)
+# Counts the captions spell out and never write in digits: number -> the word after it.
+_SPELLED_BEFORE = {1: "squat", 2: "times"}
 _LETTERS = {"t": "T"}  # "make a T with your arms"
 _GRAMMAR = "robot_commands"
 _TOP_RULE = "utterance"
@@ -231,8 +231,8 @@ def _read_number(words: list[str], start: int) -> tuple[float, int] | None:
     return value, index
 
 
-def _written_number(value: float) -> str:
-    if float(value).is_integer() and int(value) in _WRITTEN_AS_WORDS:
+def _written_number(value: float, next_word: str) -> str:
+    if float(value).is_integer() and _SPELLED_BEFORE.get(int(value)) == next_word:
         return _UNITS[int(value) - 1]
     return f"{value:g}"
 
@@ -247,8 +247,8 @@ def command_text(words: str) -> str:
     while index < len(tokens):
         number = _read_number(tokens, index)
         if number is not None:
-            out.append(_written_number(number[0]))
-            index = number[1]
+            value, index = number
+            out.append(_written_number(value, tokens[index] if index < len(tokens) else ""))
             continue
         word = tokens[index]
         previous = out[-1] if out else ""
