@@ -30,8 +30,8 @@ def recognizer(grammar) -> PocketSphinxRecognizer:
     return PocketSphinxRecognizer(grammar)
 
 
-def _said(text: str, voice: Voice = Voice("en-us", 175)) -> np.ndarray:
-    samples, rate = synthesize(text, voice)
+def _said(text: str) -> np.ndarray:
+    samples, rate = synthesize(text, Voice("en-us", 175))
     pause = np.zeros(rate // 5, np.int16)
     return StreamResampler(rate, SAMPLE_RATE).process(np.concatenate([pause, samples, pause]))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from scipy.signal import resample_poly
@@ -31,8 +33,7 @@ def test_stream_resampler_is_chunking_independent_and_matches_resample_poly(rate
     chunked_resampler = StreamResampler(rate_in, rate_out)
     sizes = np.random.default_rng(1).integers(1, 2000, 100)
     bounds = np.minimum(np.cumsum(np.concatenate([[0], sizes])), len(x))
-    chunked = np.concatenate([chunked_resampler.process(x[a:b])
-                              for a, b in zip(bounds[:-1], bounds[1:], strict=True)])  # fmt: skip
+    chunked = np.concatenate([chunked_resampler.process(x[a:b]) for a, b in pairwise(bounds)])
     n = min(len(whole), len(chunked))
     assert n >= rate_out - 10
     assert np.abs(whole[:n].astype(int) - chunked[:n]).max() <= 1
