@@ -110,7 +110,9 @@ def chunks(audio: np.ndarray, rate: int) -> list[bytes]:
 class VoiceNodeSession:
     """A ``voice_command`` process and a probe that speaks to it and reads what it heard."""
 
-    def __init__(self, domain: int, log: Path, rate: int = 16000, min_confidence: float = 0.0):
+    def __init__(
+        self, domain: int, log: Path, rate: int = 16000, min_confidence: float | None = 0.0
+    ) -> None:
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from std_msgs.msg import String, UInt8MultiArray
 
@@ -120,8 +122,9 @@ class VoiceNodeSession:
         self._msg = UInt8MultiArray
         self.node = NodeProcess(
             "motionvla_ros.voice_command", domain,
-            ["--params-file", str(ROOT / "config" / "motionvla.yaml"),
-             "-p", f"sample_rate:={rate}", "-p", f"min_confidence:={min_confidence}"], log,
+            ["--params-file", str(ROOT / "config" / "motionvla.yaml"), "-p", f"sample_rate:={rate}",
+             *(["-p", f"min_confidence:={min_confidence}"] if min_confidence is not None else [])],
+            log,
         )  # fmt: skip
         self.probe = Probe(domain, "voice_probe")
         reliable = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
