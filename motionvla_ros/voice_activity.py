@@ -120,7 +120,7 @@ class UtteranceSegmenter:
         *,
         start_ms: float = 90.0,
         end_silence_ms: float = 400.0,
-        padding_ms: float = 200.0,
+        padding_ms: float = 300.0,
         max_utterance_s: float = 8.0,
     ) -> None:
         if max_utterance_s <= 0 or end_silence_ms <= 0 or start_ms <= 0 or padding_ms < 0:

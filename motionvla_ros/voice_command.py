@@ -69,7 +69,7 @@ class VoiceCommandConfig:
                                     (0, 3))  # fmt: skip
     vad_threshold: float = param(0.5, "Silero VAD speech probability threshold.", (0.05, 0.95))
     end_silence_ms: float = param(400.0, "Silence that ends an utterance, ms.", (100.0, 3000.0))
-    padding_ms: float = param(200.0, "Audio kept before and after the speech, ms.",
+    padding_ms: float = param(300.0, "Audio kept before and after the speech, ms.",
                               (0.0, 1000.0))  # fmt: skip
     max_utterance_s: float = param(8.0, "Longer utterances are dropped, s.", (1.0, 60.0))
     recognizer: str = param("pocketsphinx", "'pocketsphinx' (grammar) or 'whisper'.")
