@@ -17,8 +17,8 @@ in its own process. Measured:
 * ``by_threshold``: the three rates for other ``min_confidence`` values (the node runs
   with 0 and the threshold is applied here to its transcripts);
 * ``vad``: WebRTC vs Silero on the same streams (no ROS, clean and at 10 dB SNR):
-  utterances cut as one segment holding all of their speech, false segments in 60 s of white noise and of silence,
-  and CPU time per second of audio.
+  utterances cut as one segment holding all of their speech, false segments in 60 s of
+  white noise and of silence, and CPU time per second of audio.
 
     .venv/bin/python benchmarks/voice.py --quick     # < 60 s on an idle machine (few samples)
     .venv/bin/python benchmarks/voice.py             # 150 commands, 150 noisy, 40 others
@@ -306,8 +306,10 @@ def main(argv: list[str] | None = None) -> dict:
         "oog_sent": [
             (s, _accepted(ts, threshold)) for s, ts in results["oog"] if _accepted(ts, threshold)
         ],
-        "vad": {name: evaluate_vads(audio, ends, rng)
-                for name, (audio, ends) in vad_streams.items() if audio},  # fmt: skip
+        "vad": {
+            name: evaluate_vads(audio, ends, rng) for name, (audio, ends) in vad_streams.items()
+            if audio
+        },
         "node_exit_status": node_status,
         "seconds": round(time.perf_counter() - started, 1),
         "load_average": os.getloadavg()[0],
