@@ -148,3 +148,21 @@ def test_garbage_audio_never_makes_a_command_and_memory_stays_flat(session):
     assert len(session.commands) == first_command
     growth_mb = (_rss_kb(session.node.process.pid) - rss_before) / 1024
     assert growth_mb < 20, f"voice_command grew {growth_mb:.1f} MB over ten minutes of audio"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("source:=microphone", "microphone"), ("recognizer:=whisper", "nothing is downloaded")],
+)
+def test_a_node_that_cannot_listen_stops_with_a_message(override, message):
+    import subprocess
+    import sys
+
+    from tests.ros_helpers import ROOT, ros_env
+
+    result = subprocess.run(
+        [sys.executable, "-m", "motionvla_ros.voice_command", "--ros-args", "-p", override],
+        env=ros_env(DOMAIN + 1), cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr and "Traceback" not in result.stderr
