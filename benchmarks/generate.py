@@ -8,12 +8,13 @@ on synthetic smooth motion) and measures, for a 4-second motion with a 224×224 
 first-token latency, decode throughput (tokens per second after the first token), and
 end-to-end latency (p50 over the runs). Then the bundled default model (``default_model``)
 answers scene commands ("walk to the <object>") about a rendered head-camera image with
-its grounded plan and a 4-second motion: the latency a user waits for on one core. Every sequence generated with the phase mask is
-checked for well-formedness (``mask_violations`` must be 0). ``--compare-unmasked``
-generates the same prompts without the mask and reports how many sequences are then
-ill-formed. With ``--device cuda`` it also builds a Qwen3.5-2B-shaped backbone (random
-weights, config in code) and compares eager decoding with a static KV cache +
-``torch.compile``. The last line of output is one JSON object.
+its grounded plan and a 4-second motion: the latency a user waits for on one core.
+Every sequence generated with the phase mask is checked for well-formedness
+(``mask_violations`` must be 0). ``--compare-unmasked`` generates the same prompts
+without the mask and reports how many sequences are then ill-formed. With ``--device
+cuda`` it also builds a Qwen3.5-2B-shaped backbone (random weights, config in code) and
+compares eager decoding with a static KV cache + ``torch.compile``. The last line of
+output is one JSON object.
 """
 
 from __future__ import annotations
