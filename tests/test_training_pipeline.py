@@ -248,3 +248,39 @@ def test_command_lines_train_and_evaluate(data, tmp_path, capsys):
     assert report["tokenizer"]["turn_error_deg"] < 20.0
     assert 0.0 <= report["generated"]["well_formed"] <= 1.0
     assert "jitter_degree" in capsys.readouterr().err  # the printed table
+
+
+def test_records_showing_one_image_share_its_patches(data):
+    model = tiny(data)
+    record = next(
+        r for r in data["train"] if r["messages"][0]["content"][0]["type"] == "image"
+    )
+    path = record["messages"][0]["content"][0]["image"]
+    dataset = SFTDataset([record, dict(record, id="again")], model)
+    first, second = dataset[0], dataset[1]
+    assert first.pixel_values.dtype == torch.float32
+    torch.testing.assert_close(first.pixel_values, second.pixel_values)
+    from PIL import Image
+
+    with Image.open(path) as picture:
+        direct = model.prepare(["x"], [np.asarray(picture.convert("RGB"))])
+    torch.testing.assert_close(first.pixel_values, direct.pixel_values, atol=1e-3, rtol=0)
+    assert len(dataset._pixels) == 1  # one copy, in float16
+
+
+def test_epoch_sampler_batches_one_kind_at_a_time_and_is_reproducible():
+    from training.trainer import EpochSampler
+
+    groups = [0] * 10 + [1] * 7
+    sampler = EpochSampler(groups, batch_size=4, seed=3)
+    order = list(sampler)
+    assert sorted(order) == list(range(17))
+    batches = [order[i : i + 4] for i in range(0, 17, 4)]
+    kinds = [{groups[i] for i in batch} for batch in batches]
+    # 10 = 2 whole batches of kind 0, 7 = 1 of kind 1; the 5 left make a mixed batch and
+    # a short last one.
+    assert sum(len(k) == 1 for k in kinds[:-1]) >= 3
+    assert len(batches[-1]) == 1
+    assert list(EpochSampler(groups, 4, 3)) == order
+    sampler.epoch = 1
+    assert list(sampler) != order

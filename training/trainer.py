@@ -72,19 +72,42 @@ class TrainResult:
 
 
 class EpochSampler(torch.utils.data.Sampler[int]):
-    """A permutation that depends on ``(seed, epoch)`` only, so a resumed run sees the
-    same order as an uninterrupted one."""
+    """Every index once per epoch, in batches that each hold one kind of example.
 
-    def __init__(self, size: int, seed: int) -> None:
-        self.size = size
+    A batch is padded to its longest example, so a short grounding question batched with
+    motions would cost a motion's length: each kind (``groups[i]``) is permuted and cut
+    into whole batches of ``batch_size``, what is left of every kind makes mixed batches
+    (the last one possibly short), and the batches are shuffled together. The order
+    depends on ``(seed, epoch)`` only, so a resumed run sees the same order as an
+    uninterrupted one.
+    """
+
+    def __init__(self, groups: Sequence[int], batch_size: int, seed: int) -> None:
+        self.groups = np.asarray(groups)
+        self.batch_size = batch_size
         self.seed = seed
         self.epoch = 0
 
     def __iter__(self) -> Iterator[int]:
-        yield from np.random.default_rng([self.seed, self.epoch]).permutation(self.size).tolist()
+        rng = np.random.default_rng([self.seed, self.epoch])
+        size = self.batch_size
+        batches, rest = [], []
+        for group in np.unique(self.groups):
+            members = rng.permutation(np.flatnonzero(self.groups == group))
+            whole = len(members) - len(members) % size
+            batches += [members[i : i + size] for i in range(0, whole, size)]
+            rest += members[whole:].tolist()
+        rest = rng.permutation(rest)
+        mixed = [rest[i : i + size] for i in range(0, len(rest), size)]
+        short = [b for b in mixed if len(b) < size]  # at most one: it must come last
+        batches += [b for b in mixed if len(b) == size]
+        for index in rng.permutation(len(batches)):
+            yield from batches[index].tolist()
+        for batch in short:
+            yield from batch.tolist()
 
     def __len__(self) -> int:
-        return self.size
+        return len(self.groups)
 
 
 def latest_checkpoint(out_dir: str | Path) -> Path | None:
@@ -167,7 +190,7 @@ def train_phase(
 
     dataset = SFTDataset(train_records, model)
     collate = SFTCollator(model.tokenizer.pad_token_id)
-    sampler = EpochSampler(len(dataset), config.seed)
+    sampler = EpochSampler(dataset.answer_kinds(), config.batch_size, config.seed)
     loader = torch.utils.data.DataLoader(
         dataset,
         batch_size=config.batch_size,
