@@ -85,7 +85,7 @@ def _phase2() -> PhaseConfig:
     # alone) instead of the whole label (docs/training.md).
     return phase2_defaults().replace(
         learning_rate=1e-3,
-        max_steps=6000,
+        max_steps=8000,
         batch_size=16,
         vision="full",
         language_model="full",
@@ -100,7 +100,7 @@ def _phase2() -> PhaseConfig:
 class DefaultModelConfig:
     """Everything that decides the default model (the defaults are the shipped recipe)."""
 
-    num_samples: int = 2000
+    num_samples: int = 4000
     num_eval_samples: int = 120
     evaluate_samples: int = 48
     scene_fraction: float = 0.3
