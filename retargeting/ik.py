@@ -38,8 +38,10 @@ floor.
 
 from __future__ import annotations
 
+import ctypes
 from functools import lru_cache
 
+import daqp
 import mink
 import mujoco
 import numpy as np
@@ -183,7 +185,10 @@ class G1PoseSolver:
         self._step = np.zeros(nv)
         self._sole_geoms = np.array(g1.foot_geoms)
         self._sole_radius = self.model.geom_size[self._sole_geoms, 0]
+        self._sole_bodies = self.model.geom_bodyid[self._sole_geoms]
+        self._foot_bodies = tuple(dict.fromkeys(int(b) for b in self._sole_bodies))
         self._jacobian = np.zeros((3, nv))
+        self._rotation_jacobian = np.zeros((3, nv))
         self.reset()
 
     def reset(self) -> None:
@@ -246,35 +251,66 @@ class G1PoseSolver:
         if not near.size:
             return None
         G = np.empty((near.size, self.model.nv))
-        for row, k in enumerate(near):
-            geom = self._sole_geoms[k]
-            mujoco.mj_jac(
-                self.model, data, self._jacobian, None, data.geom_xpos[geom],
-                self.model.geom_bodyid[geom],
-            )  # fmt: skip
-            G[row] = -self._jacobian[2]
+        bodies = self._sole_bodies[near]
+        for body in self._foot_bodies:
+            rows = bodies == body
+            if not rows.any():
+                continue
+            # One Jacobian per foot: a sphere at r from the body origin moves up at
+            # v_z + ω_x r_y − ω_y r_x.
+            mujoco.mj_jacBody(self.model, data, self._jacobian, self._rotation_jacobian, body)
+            r = data.geom_xpos[self._sole_geoms[near[rows]]] - data.xpos[body]
+            G[rows] = -(
+                self._jacobian[2]
+                + r[:, 1:2] * self._rotation_jacobian[0]
+                - r[:, 0:1] * self._rotation_jacobian[1]
+            )
         return G, height[near]
 
+    def _rows(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Inequality rows at the current configuration: floor, then self-collision."""
+        collisions = None if self._collisions is None else self._collisions(self.configuration.data)
+        return [r for r in (self._floor_rows(), collisions) if r is not None]
+
     def _solve_qp(
-        self, objective: qpsolvers.Problem, lower: np.ndarray, upper: np.ndarray
+        self,
+        objective: qpsolvers.Problem,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        rows: list[tuple[np.ndarray, np.ndarray]],
     ) -> np.ndarray:
-        data = self.configuration.data
-        collisions = None if self._collisions is None else self._collisions(data)
-        floor = self._floor_rows()
-        rows = [r for r in (floor, collisions) if r is not None]
         # Should the self-collision rows conflict with the bounds, they are dropped first.
-        for count in range(len(rows), 0, -1):
-            G = np.concatenate([r[0] for r in rows[:count]])
-            h = np.concatenate([r[1] for r in rows[:count]])
-            problem = qpsolvers.Problem(objective.P, objective.q, G, h, lb=lower, ub=upper)
+        for count in range(len(rows), -1, -1):
+            G = np.concatenate([r[0] for r in rows[:count]]) if count else None
+            h = np.concatenate([r[1] for r in rows[:count]]) if count else None
+            x = self._qp(objective.P, objective.q, G, h, lower, upper)
+            if x is not None:
+                return x
+        raise mink.NoSolutionFound(self._config.solver)
+
+    def _qp(
+        self,
+        P: np.ndarray,
+        q: np.ndarray,
+        G: np.ndarray | None,
+        h: np.ndarray | None,
+        lower: np.ndarray,
+        upper: np.ndarray,
+    ) -> np.ndarray | None:
+        """``min ½ xᵀPx + qᵀx`` s.t. ``Gx ≤ h``, ``lower ≤ x ≤ upper``; None if infeasible."""
+        if self._config.solver != "daqp":
+            problem = qpsolvers.Problem(P, q, G, h, lb=lower, ub=upper)
             solution = qpsolvers.solve_problem(problem, solver=self._config.solver)
-            if solution.found:
-                return solution.x
-        problem = qpsolvers.Problem(objective.P, objective.q, lb=lower, ub=upper)
-        solution = qpsolvers.solve_problem(problem, solver=self._config.solver)
-        if not solution.found:
-            raise mink.NoSolutionFound(self._config.solver)
-        return solution.x
+            return solution.x if solution.found else None
+        # DAQP directly (what qpsolvers does for it, without building a Problem and a
+        # Solution twice a frame): simple bounds first, then the rows.
+        rows = 0 if G is None else len(G)
+        A = np.zeros((0, len(q))) if G is None else G
+        bupper = np.concatenate([upper, h]) if rows else upper
+        blower = np.concatenate([lower, np.full(rows, -_UNBOUNDED)]) if rows else lower
+        sense = np.zeros(len(bupper), dtype=ctypes.c_int)
+        x, _, exitflag, _ = daqp.solve(P, q, A, bupper, blower, sense)
+        return x if exitflag > 0 else None
 
     def solve(self, targets: LandmarkTargets) -> np.ndarray:
         """The G1 ``qpos [36]`` for these targets, warm-started from the last call."""
@@ -290,7 +326,8 @@ class G1PoseSolver:
             cfg.update(self._start_pose(targets))
             steps = self._config.first_frame_iterations
             dt = self._dt / steps
-        for _ in range(steps):
+        rows: list[tuple[np.ndarray, np.ndarray]] = []
+        for step in range(steps):
             # mink's build_ik with no limits gives the objective (H, c); the limits go in
             # as bounds. (solve_ik would also re-check the limits, which the clip below
             # guarantees anyway.)
@@ -301,7 +338,13 @@ class G1PoseSolver:
                 lower, upper = _clamp_interval(
                     frame_lower - done, frame_upper - done, lower, upper
                 )
-            cfg.integrate_inplace(self._solve_qp(objective, lower, upper), 1.0)
+            # The floor and collision rows are linearised once per frame (steps within a
+            # frame are small); the first frame, converging from standing, relinearises.
+            if step == 0 or not bounded:
+                rows = self._rows()
+            x = self._solve_qp(objective, lower, upper, rows)
+            cfg.integrate_inplace(x, 1.0)
+            rows = [(G, h - G @ x) for G, h in rows]
         q = cfg.q.copy()
         q[7:] = np.clip(q[7:], self._joint_lo, self._joint_hi)
         cfg.update(q)
