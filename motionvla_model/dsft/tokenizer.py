@@ -291,12 +291,14 @@ class _StreamTransform:
     def reconstruct(self, coefficients: np.ndarray, seams: str) -> np.ndarray:
         """Coefficients ``[n, K, P]`` of one clip's consecutive windows -> normalised
         frames ``[n W, D_s]``, the windows joined as ``seams`` says (see DecodeOptions)."""
+        windows = window_idct(coefficients, self.window_frames)
         if seams == "smooth":
-            windows = window_idct(coefficients, self.window_frames)
+            # Back in window shape for the projection: numpy multiplies a stack of small
+            # matrices without handing one large product to a multi-threaded BLAS, which
+            # is several times slower on a busy machine.
             components = smooth_seams(windows.reshape(-1, windows.shape[2]), self.window_frames)
-            return (components @ self.basis.T) / self.weights
-        windows = (window_idct(coefficients, self.window_frames) @ self.basis.T) / self.weights
-        return windows.reshape(-1, len(self.dims))
+            windows = components.reshape(windows.shape)
+        return ((windows @ self.basis.T) / self.weights).reshape(-1, len(self.dims))
 
     def to_dict(self) -> dict:
         return {

@@ -116,21 +116,21 @@ def _smoothstep(u: np.ndarray) -> np.ndarray:
 
 def _foot_correction(toe: np.ndarray, planted: np.ndarray, blend_frames: int) -> np.ndarray:
     """Correction ``[T, 3]`` that holds ``toe`` at each run's mean, with faded edges."""
+    frames = len(toe)
     correction = np.zeros_like(toe)
-    frames = np.arange(len(toe))
+    holds = []
+    # The fade weights at distance 1, 2, ... from a run's edge.
+    fade = _smoothstep(1.0 - np.arange(1, blend_frames + 1) / (blend_frames + 1))[:, None]
     for start, stop in contact_runs(planted):
         held = toe[start:stop].mean(axis=0) - toe[start:stop]
-        correction[start:stop] += held
-        if blend_frames > 0:
-            before = frames < start
-            after = frames >= stop
-            rise = _smoothstep(1.0 - (start - frames[before]) / (blend_frames + 1))
-            fall = _smoothstep(1.0 - (frames[after] - stop + 1) / (blend_frames + 1))
-            correction[before] += rise[:, None] * held[0]
-            correction[after] += fall[:, None] * held[-1]
+        holds.append((start, stop, held))
+        before = max(start - blend_frames, 0)
+        correction[before:start] += fade[: start - before][::-1] * held[0]
+        after = min(stop + blend_frames, frames)
+        correction[stop:after] += fade[: after - stop] * held[-1]
     # Where a fade reaches into another run, that run's hold wins.
-    for start, stop in contact_runs(planted):
-        correction[start:stop] = toe[start:stop].mean(axis=0) - toe[start:stop]
+    for start, stop, held in holds:
+        correction[start:stop] = held
     return correction
 
 
