@@ -42,6 +42,7 @@ setup(
             # ROS 2 executables (`ros2 run motionvla_ros motion_generator`)
             "motion_generator = motionvla_ros.motion_generator:main",
             "sim_check = motionvla_ros.sim_check:main",
+            "voice_command = motionvla_ros.voice_command:main",
             # Command-line tools
             "motionvla-bringup = motionvla_ros.bringup:main",
             "motionvla-say = motionvla_ros.say:main",

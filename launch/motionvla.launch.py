@@ -5,7 +5,8 @@ package's ``config/motionvla.yaml``. Arguments: ``model_path``, ``device``,
 ``use_sim``, ``scene`` (sim scene seed, -1 for the bare scene), ``backend``,
 ``head_camera_hz`` (sim_check publishes its simulated head camera on
 ``camera/image``: the loop closed in simulation) and ``video_dir`` (an MP4 per
-checked trajectory).
+checked trajectory) and ``use_voice`` (start ``voice_command``: speech on ``audio``
+becomes a command).
 Where ``launch`` is not installed, ``motionvla-bringup`` takes the same
 arguments and starts the same processes.
 """
@@ -42,6 +43,9 @@ def generate_launch_description() -> LaunchDescription:
         ),
         DeclareLaunchArgument(
             "video_dir", default_value="", description="sim_check writes an MP4 per check here"
+        ),
+        DeclareLaunchArgument(
+            "use_voice", default_value="false", description="start voice_command (speech in)"
         ),
     ]
     # Camera frames exceed Fast DDS's default 512 KB shared-memory segment.
@@ -80,4 +84,12 @@ def generate_launch_description() -> LaunchDescription:
         ],
         condition=IfCondition(LaunchConfiguration("use_sim")),
     )
-    return LaunchDescription([*arguments, profile, generator, sim_check])
+    voice = Node(
+        package=PACKAGE,
+        executable="voice_command",
+        name="voice_command",
+        output="screen",
+        parameters=[params_file],
+        condition=IfCondition(LaunchConfiguration("use_voice")),
+    )
+    return LaunchDescription([*arguments, profile, generator, sim_check, voice])

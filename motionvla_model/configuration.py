@@ -59,6 +59,12 @@ class MotionVLAConfig:
     time_budget_s: float = 60.0
     backbone_reference: str = ""
     """Where the backbone came from (a local directory or a tiny-config name), for provenance."""
+    image_token_norm: bool = False
+    """Standardise the vision tower's output tokens (:class:`~motionvla_model.backbone.
+    ImageTokenNorm`); for backbones trained from random weights."""
+    plan_targets: tuple[str, ...] = ()
+    """Object labels a grounded plan may name (``"red box"``, …; :mod:`motionvla_model.plan`).
+    Empty: the model answers every command with the motion alone."""
 
     def __post_init__(self) -> None:
         _require(
@@ -94,6 +100,12 @@ class MotionVLAConfig:
             "need 0 < min_image_side <= max_image_side",
         )
         _require(self.max_image_aspect_ratio >= 1.0, "max_image_aspect_ratio must be >= 1")
+        _require(
+            not isinstance(self.plan_targets, str)
+            and all(isinstance(t, str) and t for t in self.plan_targets),
+            f"plan_targets must be a list of labels, got {self.plan_targets!r}",
+        )
+        object.__setattr__(self, "plan_targets", tuple(self.plan_targets))
 
     @property
     def multimodal(self) -> bool:

@@ -2,7 +2,9 @@
 
 A generated continuation moves through four phases, read off the tokens it already holds:
 
-    start  -> only M_BOS
+    start  -> only M_BOS; with a plan grammar, M_BOS or a grounded plan
+              (:mod:`motionvla_model.plan`), token by token as the grammar allows,
+              then M_BOS once the plan is complete
     base   (after M_BOS, before M_SEP)  -> Base codes while n_base < max_base,
                                            M_SEP once n_base >= min_base
     phys   (after M_SEP, before M_EOS)  -> Phys codes while n_phys < max_phys,
@@ -22,6 +24,7 @@ import torch
 from transformers import LogitsProcessor
 
 from .motion_vocab import MotionTokenMap
+from .plan import PlanGrammar
 
 __all__ = ["MotionPhaseLogitsProcessor"]
 
@@ -36,8 +39,10 @@ class MotionPhaseLogitsProcessor(LogitsProcessor):
         base_bounds: torch.Tensor | tuple[int, int],
         phys_bounds: torch.Tensor | tuple[int, int],
         pad_token_id: int,
+        plan_grammar: PlanGrammar | None = None,
     ) -> None:
-        """``*_bounds``: ``(min, max)`` for all rows, or a ``[batch, 2]`` tensor per row."""
+        """``*_bounds``: ``(min, max)`` for all rows, or a ``[batch, 2]`` tensor per row;
+        ``plan_grammar``: the plans a row may write before M_BOS (none: M_BOS first)."""
         self.token_map = token_map
         self.prompt_length = prompt_length
         self.base_bounds = torch.as_tensor(base_bounds, dtype=torch.long).reshape(-1, 2)
@@ -46,6 +51,7 @@ class MotionPhaseLogitsProcessor(LogitsProcessor):
             if (bounds[:, 0] < 1).any() or (bounds[:, 0] > bounds[:, 1]).any():
                 raise ValueError(f"{name} bounds need 1 <= min <= max, got {bounds.tolist()}")
         self.pad_token_id = pad_token_id
+        self.plan_grammar = plan_grammar
         self._vocab_masks: dict[tuple[int, torch.device], tuple[torch.Tensor, ...]] = {}
 
     # Row states; each maps to one precomputed vocabulary mask, so a step costs one gather.
@@ -94,6 +100,7 @@ class MotionPhaseLogitsProcessor(LogitsProcessor):
         rows = input_ids.shape[0]
         if generated.shape[1] == 0:
             return torch.full((rows,), self._START, dtype=torch.long, device=input_ids.device)
+        started = (generated == self.token_map.bos_id).any(dim=1)
         base_bounds = self.base_bounds.to(input_ids.device).expand(rows, 2)
         phys_bounds = self.phys_bounds.to(input_ids.device).expand(rows, 2)
         n_base = torch.isin(generated, base_ids).sum(dim=1)
@@ -110,12 +117,25 @@ class MotionPhaseLogitsProcessor(LogitsProcessor):
             self._PHYS,
             torch.where(n_phys < phys_bounds[:, 1], self._PHYS_OR_EOS, self._EOS),
         )
-        return torch.where(done, self._DONE, torch.where(in_phys, phys_state, base_state))
+        state = torch.where(done, self._DONE, torch.where(in_phys, phys_state, base_state))
+        return torch.where(started, state, self._START)
 
     def allowed(self, input_ids: torch.LongTensor, vocab_size: int) -> torch.Tensor:
         """``[batch, vocab]`` boolean: which next tokens each row may produce."""
         table, base_ids, phys_ids = self._masks(vocab_size, input_ids.device)
-        return table[self.states(input_ids, base_ids, phys_ids)]
+        states = self.states(input_ids, base_ids, phys_ids)
+        allowed = table[states]
+        if self.plan_grammar is not None:
+            # Rows still before M_BOS are writing a plan: a dozen steps, walked per row.
+            for row in torch.nonzero(states == self._START).flatten().tolist():
+                plan = input_ids[row, self.prompt_length :].tolist()
+                tokens, complete = self.plan_grammar.next_tokens(plan)
+                allowed[row] = False
+                if not plan or complete:
+                    allowed[row, self.token_map.bos_id] = True
+                if tokens:
+                    allowed[row, torch.as_tensor(sorted(tokens), device=allowed.device)] = True
+        return allowed
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         allowed = self.allowed(input_ids, scores.shape[-1])

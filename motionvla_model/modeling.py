@@ -16,6 +16,7 @@ when the cache is static). On a CPU it runs in float32 with the dynamic cache.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import functools
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from peft import PeftModel
+from safetensors.torch import load_file, save_file
 from transformers import (
     CompileConfig,
     GenerationConfig,
@@ -40,6 +42,7 @@ from transformers import (
 )
 
 from .backbone import (
+    attach_image_token_norm,
     get_family,
     init_linear_attention_memory,
     load_backbone,
@@ -58,6 +61,7 @@ from .images import ImagePreprocessor
 from .logits import MotionPhaseLogitsProcessor
 from .motion.features import features_to_joints
 from .motion_vocab import MotionTokenMap, add_motion_tokens
+from .plan import PlanFormatError, PlanGrammar, ScenePlan
 from .prompt import PromptBatch, build_inputs
 from .text_tokenizer import load_qwen3_5_tokenizer, load_tokenizer_folder
 
@@ -79,6 +83,7 @@ BACKBONE_DIR = "backbone"
 ADAPTER_DIR = "adapter"
 TOKENIZER_DIR = "tokenizer"
 DSFT_DIR = "dsft"
+IMAGE_TOKEN_NORM_FILE = "image_token_norm.safetensors"
 HUMANML3D_DIM = 263
 
 
@@ -106,7 +111,9 @@ class GeneratedMotion:
     reached first), ``"time_budget"`` (wall-clock budget reached first) or ``"stopped"``
     (the caller's ``should_stop`` returned true); an incomplete sequence is still decoded.
     ``notes`` says how the inputs were handled (truncation, image conversion), ``repairs``
-    what parsing and decoding had to fix in the generated tokens.
+    what parsing and decoding had to fix in the generated tokens. ``plan`` is the grounded
+    plan the answer started with (:mod:`motionvla_model.plan`), ``None`` when the model
+    answered with the motion alone.
     """
 
     text: str
@@ -121,6 +128,7 @@ class GeneratedMotion:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
+    plan: ScenePlan | None = None
 
     @property
     def num_frames(self) -> int:
@@ -238,6 +246,9 @@ class MotionVLA:
         self.image_preprocessor = (
             ImagePreprocessor(self.family, config) if self.family.multimodal else None
         )
+        self.plan_grammar = (
+            PlanGrammar(tokenizer, config.plan_targets) if config.plan_targets else None
+        )
         self.compile = compile
 
     # ------------------------------------------------------------------ building
@@ -253,6 +264,15 @@ class MotionVLA:
     @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.backbone.parameters())
+
+    def answer_token_ids(self) -> torch.Tensor:
+        """Every token an answer can hold, sorted: the motion tokens and, for a model with
+        plan targets, the plan's vocabulary (the rows phase 1 trains, the loss's softmax)."""
+        tm = self.token_map
+        ids = {*tm.base_ids.tolist(), *tm.phys_ids.tolist(), tm.bos_id, tm.sep_id, tm.eos_id}
+        if self.plan_grammar is not None:
+            ids |= self.plan_grammar.vocabulary
+        return torch.tensor(sorted(ids), dtype=torch.long)
 
     @classmethod
     def build(
@@ -284,6 +304,8 @@ class MotionVLA:
                 backbone_config, attn_implementation="sdpa"
             )
         init_linear_attention_memory(backbone, torch.Generator().manual_seed(seed))
+        if config.image_token_norm:
+            attach_image_token_norm(backbone)
         backbone.to(device=torch_device, dtype=_resolve_dtype(dtype, torch_device))
         return cls(config, backbone, tokenizer, token_map, dsft_tokenizer)
 
@@ -319,6 +341,8 @@ class MotionVLA:
         )
         if config.family != family:
             raise ConfigurationError(f"config says {config.family!r}, {backbone_dir} is {family!r}")
+        if config.image_token_norm:
+            attach_image_token_norm(backbone)
         return cls(config, backbone.to(torch_device), tokenizer, token_map, dsft_tokenizer)
 
     # ---------------------------------------------------------------- checkpoints
@@ -340,6 +364,37 @@ class MotionVLA:
         meta = json.loads((directory / CONFIG_FILE).read_text())
         meta["format_version"] = FORMAT_VERSION
         (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        with self._image_token_norm_apart(directory):
+            self._save_backbone(directory, compact)
+        if compact:
+            write_tokenizer_reference(self.tokenizer, self.token_map, directory / TOKENIZER_DIR)
+        else:
+            self.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
+        self.token_map.to_json(directory / MOTION_TOKENS_FILE)
+        self.dsft.save_pretrained(directory / DSFT_DIR)
+        return directory
+
+    @contextlib.contextmanager
+    def _image_token_norm_apart(self, directory: Path):
+        """Save the image-token norm to its own file and keep it out of the backbone's
+        weights while they are written, so the backbone folder stays a plain Hugging Face
+        model (the norm keeps running on the merger meanwhile: its hook is untouched)."""
+        visual = getattr(getattr(self._plain_backbone(), "model", None), "visual", None)
+        norm = None if visual is None else visual._modules.pop("token_norm", None)
+        try:
+            if norm is not None:
+                state = {k: v.detach().cpu().contiguous() for k, v in norm.state_dict().items()}
+                save_file(state, str(directory / IMAGE_TOKEN_NORM_FILE))
+            yield
+        finally:
+            if norm is not None:
+                visual.add_module("token_norm", norm)
+
+    def _plain_backbone(self) -> PreTrainedModel:
+        backbone = self.backbone
+        return backbone.get_base_model() if isinstance(backbone, PeftModel) else backbone
+
+    def _save_backbone(self, directory: Path, compact: bool) -> None:
         base = Path(self.config.backbone_reference)
         if isinstance(self.backbone, PeftModel) and (base / "config.json").is_file():
             # The embedding travels with the adapter: its motion-token rows are trained state
@@ -359,13 +414,6 @@ class MotionVLA:
                 save_compact_backbone(backbone, directory / BACKBONE_DIR)
             else:
                 backbone.save_pretrained(directory / BACKBONE_DIR, safe_serialization=True)
-        if compact:
-            write_tokenizer_reference(self.tokenizer, self.token_map, directory / TOKENIZER_DIR)
-        else:
-            self.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
-        self.token_map.to_json(directory / MOTION_TOKENS_FILE)
-        self.dsft.save_pretrained(directory / DSFT_DIR)
-        return directory
 
     @classmethod
     def from_pretrained(
@@ -404,6 +452,11 @@ class MotionVLA:
             # Merged for inference: the same function, without the adapter's extra matmuls.
             backbone = PeftModel.from_pretrained(backbone, directory / ADAPTER_DIR)
             backbone = backbone.merge_and_unload()
+        if config.image_token_norm:
+            norm_file = directory / IMAGE_TOKEN_NORM_FILE
+            if not norm_file.is_file():
+                raise CheckpointError(f"{directory}: missing {IMAGE_TOKEN_NORM_FILE}")
+            attach_image_token_norm(backbone).load_state_dict(load_file(str(norm_file)))
         token_map = MotionTokenMap.from_json(directory / MOTION_TOKENS_FILE)
         dsft = DSFTTokenizer.from_pretrained(directory / DSFT_DIR)
         return cls(config, backbone.to(torch_device), tokenizer, token_map, dsft, compile=compile)
@@ -546,6 +599,7 @@ class MotionVLA:
                     torch.tensor([b[0] for b in bounds]),
                     torch.tensor([b[1] for b in bounds]),
                     self.tokenizer.pad_token_id,
+                    self.plan_grammar,
                 )
             )
         generation_config = self._generation_config(sampling, budget_tokens)
@@ -596,7 +650,10 @@ class MotionVLA:
             stop_reason = "time_budget"
         else:
             stop_reason = "token_budget"
-        parsed = self.token_map.parse(ids)
+        bos_at = np.flatnonzero(ids == self.token_map.bos_id)
+        plan_ids = ids[: bos_at[0]] if bos_at.size and self.plan_grammar is not None else ids[:0]
+        plan, plan_notes = self._read_plan(plan_ids)
+        parsed = self.token_map.parse(ids[len(plan_ids) :])
         (b_lo, b_hi), (p_lo, p_hi) = bounds
         decoded = self.dsft.decode(parsed.base_codes, parsed.phys_codes)
         return GeneratedMotion(
@@ -609,10 +666,22 @@ class MotionVLA:
             fps=float(self.dsft.config.fps),
             stop_reason=stop_reason,
             well_formed=parsed.well_formed
+            and not plan_notes
             and b_lo <= len(parsed.base_codes) <= b_hi
             and p_lo <= len(parsed.phys_codes) <= p_hi,
-            repairs=parsed.notes + decoded.repairs,
+            repairs=plan_notes + parsed.notes + decoded.repairs,
+            plan=plan,
         )
+
+    def _read_plan(self, ids: np.ndarray) -> tuple[ScenePlan | None, list[str]]:
+        """The plan spelled by the ids before M_BOS; a malformed one is dropped with a note."""
+        if not ids.size:
+            return None, []
+        assert self.plan_grammar is not None
+        try:
+            return self.plan_grammar.decode(ids.tolist(), self.tokenizer), []
+        except PlanFormatError as error:
+            return None, [f"plan dropped: {error}"]
 
     def _rng_devices(self) -> list:
         return [self.device] if self.device.type == "cuda" else []

@@ -20,6 +20,7 @@ command can never inject a real image or motion token.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidCommandError",
     "PromptBatch",
     "TrainingExample",
+    "build_answer_example",
     "build_inputs",
     "build_training_example",
     "clean_command",
@@ -185,10 +187,10 @@ def build_inputs(
 
 @dataclass
 class TrainingExample:
-    """One supervised example: the prompt followed by the motion tokens.
+    """One supervised example: the prompt followed by the answer tokens.
 
-    ``labels`` is ``input_ids`` with the prompt positions set to -100, so only the motion
-    tokens (M_BOS … M_EOS) carry loss.
+    ``labels`` is ``input_ids`` with the prompt positions set to -100, so only the answer
+    (a grounded plan and/or the motion tokens M_BOS … M_EOS) carries loss.
     """
 
     input_ids: torch.Tensor
@@ -200,21 +202,21 @@ class TrainingExample:
     notes: list[str]
 
 
-def build_training_example(
+def build_answer_example(
     tokenizer: PreTrainedTokenizerBase,
     config: MotionVLAConfig,
-    token_map: MotionTokenMap,
     command: object,
-    base_codes: np.ndarray,
-    phys_codes: np.ndarray,
+    answer_ids: Sequence[int],
     image: np.ndarray | None = None,
     image_preprocessor: ImagePreprocessor | None = None,
 ) -> TrainingExample:
-    """Prompt (exactly as :func:`build_inputs` makes it) + target motion tokens, 1-D tensors."""
+    """Prompt (exactly as :func:`build_inputs` makes it) + ``answer_ids``, 1-D tensors."""
+    if not len(answer_ids):
+        raise ValueError("a training example needs at least one answer token")
     prompt = build_inputs(
         tokenizer, config, [command], None if image is None else [image], image_preprocessor
     )
-    target = torch.from_numpy(token_map.encode(base_codes, phys_codes))
+    target = torch.as_tensor(np.asarray(answer_ids, dtype=np.int64))
     input_ids = torch.cat([prompt.input_ids[0], target])
     labels = torch.cat([torch.full_like(prompt.input_ids[0], IGNORE_INDEX), target])
     mm_types = None
@@ -231,3 +233,19 @@ def build_training_example(
         image_grid_thw=prompt.image_grid_thw,
         notes=prompt.notes[0],
     )
+
+
+def build_training_example(
+    tokenizer: PreTrainedTokenizerBase,
+    config: MotionVLAConfig,
+    token_map: MotionTokenMap,
+    command: object,
+    base_codes: np.ndarray,
+    phys_codes: np.ndarray,
+    image: np.ndarray | None = None,
+    image_preprocessor: ImagePreprocessor | None = None,
+    plan_ids: Sequence[int] = (),
+) -> TrainingExample:
+    """Prompt + ``plan_ids`` (a grounded plan's canonical ids, if any) + the motion tokens."""
+    answer = [*plan_ids, *token_map.encode(base_codes, phys_codes).tolist()]
+    return build_answer_example(tokenizer, config, command, answer, image, image_preprocessor)

@@ -1,12 +1,14 @@
 """``motionvla-bringup``: the nodes of ``launch/motionvla.launch.py``, without ``launch``.
 
 Where the ``ros2`` CLI and the ``launch`` packages are absent (rclpy from PyPI
-wheels), this starts ``motion_generator`` and, with ``use_sim``, ``sim_check`` as
-separate processes with the same parameter file and the same arguments::
+wheels), this starts ``motion_generator``, with ``use_sim`` ``sim_check`` and with
+``use_voice`` ``voice_command`` as separate processes with the same parameter file
+and the same arguments::
 
     motionvla-bringup model_path:=/models/motionvla device:=cuda use_sim:=true scene:=3
     motionvla-bringup --backend clips --use-sim false
     motionvla-bringup backend:=clips scene:=25 head_camera_hz:=10 video_dir:=outputs/videos
+    motionvla-bringup backend:=clips use_voice:=true    # then: motionvla-say --speak "sit down"
 
 Arguments may be written as launch arguments (``name:=value``) or as options
 (``--name value``). SIGINT and SIGTERM are forwarded to every node; a node that
@@ -54,6 +56,7 @@ class NodeSpec:
 NODES: dict[str, NodeSpec] = {
     "motion_generator": NodeSpec("motion_generator", "motionvla_ros.motion_generator"),
     "sim_check": NodeSpec("sim_check", "motionvla_ros.sim_check"),
+    "voice_command": NodeSpec("voice_command", "motionvla_ros.voice_command"),
 }
 
 
@@ -106,6 +109,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="publish sim_check's simulated head camera on camera/image (0: off)",
     )  # fmt: skip
     parser.add_argument("--video-dir", default="", help="sim_check writes an MP4 per check here")
+    parser.add_argument("--use-voice", type=_bool, default=False,
+                        help="start voice_command too (speech on 'audio' -> command)")
     parser.add_argument("--params-file", type=Path, default=None, help="ROS parameter YAML")
     parser.add_argument("--stop-timeout-s", type=float, default=10.0)
     # Launch-style `name:=value` arguments become `--name value`.
@@ -130,10 +135,13 @@ def build_commands(args: argparse.Namespace) -> dict[str, list[str]]:
             "head_camera_rate_hz": str(args.head_camera_hz) if args.head_camera_hz else "",
             "video_dir": args.video_dir,
         },
+        "voice_command": {},
     }
     commands = {}
     for name, spec in NODES.items():
-        if name == "sim_check" and not args.use_sim:
+        if (name == "sim_check" and not args.use_sim) or (
+            name == "voice_command" and not args.use_voice
+        ):
             continue
         command = [sys.executable, "-m", spec.module, "--ros-args", "--params-file",
                    str(params_file)]  # fmt: skip

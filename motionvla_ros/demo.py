@@ -3,12 +3,14 @@
 Starts both nodes through ``motionvla-bringup`` in a seeded MuJoCo scene with
 coloured objects, with ``sim_check``'s simulated head camera as the generator's
 camera (the loop closed in simulation), sends a few commands (one of them names
-an object of the scene), waits for each verdict and its video, and leaves in the
-output directory:
+an object of the scene), then says one (``--voice-command``: eSpeak NG speech on
+``audio``, recognised by ``voice_command``, which sends it to the generator), waits for
+each verdict and its video, and leaves in the output directory:
 
 * ``summary.md`` and ``summary.json``: per command the generator's result, the
   latencies (command -> trajectory, command -> verdict), pass/fail with the
-  reason, the simulation metrics and the video;
+  reason, the simulation metrics and the video; for the spoken command also what
+  ``voice_command`` heard, its confidence and latency;
 * ``videos/trajectory_<stamp>_<passed|failed>.mp4``: every checked trajectory;
 * ``head_camera.png``: what the robot's head camera saw; ``scene.yaml``;
   ``parameters.yaml`` (the parameter file the nodes ran with) and ``nodes.log``.
@@ -49,6 +51,7 @@ __all__ = ["CommandOutcome", "DemoClient", "main", "run_demo"]
 
 DEFAULT_SCENE = 25  # SceneDescription.random(25): white cylinder, red box, green box
 DEFAULT_COMMANDS = ("walk forward", "walk to the red box", "turn around")
+DEFAULT_VOICE_COMMAND = "turn left 90 degrees"
 QUICK_COMMANDS = ("walk forward", "walk to the red box")
 _FINAL_STATES = ("done", "error", "rejected", "cancelled")
 
@@ -93,12 +96,12 @@ class CommandOutcome:
 class DemoClient:
     """A node in this process: sends commands, follows status, reports, videos, camera."""
 
-    def __init__(self, domain_id: int) -> None:
+    def __init__(self, domain_id: int, voice: bool = False) -> None:
         import rclpy
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
         from sensor_msgs.msg import Image
-        from std_msgs.msg import String
+        from std_msgs.msg import String, UInt8MultiArray
 
         self._rclpy = rclpy
         self._String = String
@@ -118,6 +121,14 @@ class DemoClient:
         self.node.create_subscription(
             Image, "camera/image", self._on_frame, qos_profile_sensor_data
         )
+        self.voice = voice
+        self._Audio = UInt8MultiArray
+        self.audio = self.node.create_publisher(UInt8MultiArray, "audio", reliable)
+        self.transcripts: list[dict] = []
+        self.node.create_subscription(
+            String, "voice_command/transcript",
+            lambda m: self.transcripts.append(json.loads(m.data)), reliable,
+        )  # fmt: skip
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
@@ -150,6 +161,8 @@ class DemoClient:
             return "sim_check's video publisher"
         if self.latest_frame is None:
             return "the first simulated head-camera frame"
+        if self.voice and self.audio.get_subscription_count() == 0:
+            return "voice_command (audio subscriber)"
         with self._lock:
             beat = next((s for _, s in reversed(self.status) if s.get("heartbeat")), None)
         if beat is None:
@@ -169,14 +182,42 @@ class DemoClient:
             time.sleep(0.02)
         return None
 
-    def run_command(self, text: str, timeout_s: float) -> CommandOutcome:
-        """Send ``text`` and wait for its status, its verdict and its video."""
-        outcome = CommandOutcome(text)
-        deadline = time.monotonic() + timeout_s
+    def say_command(self, text: str, timeout_s: float) -> tuple[dict | None, CommandOutcome | None]:
+        """Say ``text`` on ``audio`` (real-time pace); (voice_command's transcript, and when it
+        sent a command, that command's outcome as :meth:`run_command` follows it)."""
+        from motionvla_ros.say import CHUNK_S, speech_chunks
+        from motionvla_ros.speech_synthesis import Voice
+
         with self._lock:
             first = len(self.status)
-        sent = time.perf_counter()
-        self.commands.publish(self._String(data=text))
+        heard_before = len(self.transcripts)
+        for chunk in speech_chunks(text, Voice("en-us", 175), 16000):
+            self.audio.publish(self._Audio(data=chunk))
+            time.sleep(CHUNK_S)
+        spoken = time.perf_counter()
+        if not self._wait(lambda: len(self.transcripts) > heard_before,
+                          time.monotonic() + 30.0):  # fmt: skip
+            return None, None
+        transcript = self.transcripts[heard_before]
+        if not transcript["accepted"] or transcript["action"] != "command":
+            return transcript, None
+        return transcript, self.run_command(transcript["text"], timeout_s, (first, spoken))
+
+    def run_command(
+        self, text: str, timeout_s: float, sent_by_voice: tuple[int, float] | None = None
+    ) -> CommandOutcome:
+        """Send ``text`` (unless ``voice_command`` sent it: then ``sent_by_voice`` holds the
+        status count and the time before it was said) and wait for its status, its verdict
+        and its video."""
+        outcome = CommandOutcome(text)
+        deadline = time.monotonic() + timeout_s
+        if sent_by_voice is None:
+            with self._lock:
+                first = len(self.status)
+            sent = time.perf_counter()
+            self.commands.publish(self._String(data=text))
+        else:
+            first, sent = sent_by_voice
 
         def ours(state: str | tuple[str, ...]) -> tuple[float, dict] | None:
             states = (state,) if isinstance(state, str) else state
@@ -272,6 +313,20 @@ def _markdown(summary: dict[str, Any]) -> str:
             f"| {o['source'] or '-'} | {o['frames'] or '-'} "
             f"| {o['to_trajectory_s'] or '-'} | {o['to_verdict_s'] or '-'} | {verdict} | {video} |"
         )
+    voice = summary.get("voice")
+    if voice:
+        heard = voice.get("transcript") or {}
+        lines += ["", "## Spoken command", "",
+                  f"Said (eSpeak NG, en-us): *{voice['said']}*. "
+                  f"Heard: *{heard.get('heard', '(nothing)')}*, confidence "
+                  f"{heard.get('confidence', '-')}, sent as `{heard.get('text') or '-'}` "
+                  f"{heard.get('latency_ms', '-')} ms after the end of speech"
+                  + ("" if heard.get("accepted") else f" (not sent: {heard.get('reason')})")
+                  + "."]  # fmt: skip
+        outcome = voice.get("outcome")
+        if outcome:
+            verdict = {True: "PASSED", False: "FAILED", None: "-"}[outcome["passed"]]
+            lines.append(f"The generator: {outcome['state']}; simulation verdict: {verdict}.")
     lines += ["", "## Reasons and metrics", ""]
     for o in summary["commands"]:
         lines.append(f"- **{o['command']}**: {o['reason'] or '-'}")
@@ -314,18 +369,22 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
         "FASTDDS_DEFAULT_PROFILES_FILE", str(find_share_file("config/fastdds_shm.xml"))
     )
     env = {**os.environ, "ROS_DOMAIN_ID": str(args.domain_id), "PYTHONUNBUFFERED": "1"}
-    _say(f"starting motion_generator ({args.backend}) and sim_check (ROS_DOMAIN_ID "
+    voice = bool(args.voice_command)
+    _say(f"starting motion_generator ({args.backend}), sim_check"
+         f"{' and voice_command' if voice else ''} (ROS_DOMAIN_ID "
          f"{args.domain_id}); node output in {out / 'nodes.log'}")  # fmt: skip
     log = (out / "nodes.log").open("w")
     bringup = subprocess.Popen(
         [sys.executable, "-m", "motionvla_ros.bringup", "--params-file",
          str(out / "parameters.yaml"), "--backend", args.backend, "--scene", str(args.scene),
          "--head-camera-hz", "10", "--video-dir", str(video_dir), "--device", args.device,
+         "--use-voice", str(voice).lower(),
          *(["--model-path", str(args.model_path)] if args.model_path else [])],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    client = DemoClient(args.domain_id)
+    client = DemoClient(args.domain_id, voice)
     outcomes: list[CommandOutcome] = []
+    spoken: dict[str, Any] = {}
     try:
         deadline = time.monotonic() + args.startup_timeout_s
         waiting_for = client.missing()
@@ -356,6 +415,18 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
                 if outcome.video:
                     _say(f"     video {outcome.video} "
                          f"({'written' if outcome.video_written else 'NOT written'})")  # fmt: skip
+        if voice:
+            _say(f"saying {args.voice_command!r} (eSpeak NG on 'audio' -> voice_command)")
+            transcript, outcome = client.say_command(args.voice_command, args.timeout_s)
+            spoken = {"said": args.voice_command, "transcript": transcript,
+                      "outcome": asdict(outcome) if outcome else None}  # fmt: skip
+            if transcript is None:
+                _say("  -> voice_command published no transcript")
+            else:
+                sent = "sent" if transcript["accepted"] else f"not sent: {transcript['reason']}"
+                result = f"; {outcome.state}, passed={outcome.passed}" if outcome else ""
+                _say(f"  -> heard {transcript['heard']!r} (confidence "
+                     f"{transcript['confidence']}), {sent}{result}")  # fmt: skip
     finally:
         client.close()
         code = _stop(bringup)
@@ -372,6 +443,7 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
         "total_s": round(time.perf_counter() - started, 1),
         "bringup_exit_status": code,
         "commands": [asdict(o) for o in outcomes],
+        "voice": spoken,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     (out / "summary.md").write_text(_markdown(summary))
@@ -387,6 +459,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--scene", type=int, default=DEFAULT_SCENE, help="scene seed")
     parser.add_argument("--commands", nargs="+", default=None, help="commands to send")
+    parser.add_argument("--voice-command", default=DEFAULT_VOICE_COMMAND,
+                        help="then say this one ('' : no voice command)")
     parser.add_argument("--duration-s", type=float, default=3.0, help="motion length, seconds")
     parser.add_argument("--timeout-s", type=float, default=300.0, help="per command")
     parser.add_argument("--startup-timeout-s", type=float, default=180.0)
@@ -410,7 +484,8 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"failed: {error}")
         return 1
     judged = all(o["passed"] is not None for o in summary["commands"])
-    return 0 if judged and len(summary["commands"]) == len(args.commands) else 1
+    heard = not args.voice_command or bool(summary["voice"].get("transcript"))
+    return 0 if judged and heard and len(summary["commands"]) == len(args.commands) else 1
 
 
 if __name__ == "__main__":

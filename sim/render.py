@@ -19,9 +19,17 @@ from PIL import Image, ImageDraw
 
 from retargeting.g1 import BODY, HEAD_CAMERA
 from retargeting.trajectory import G1Trajectory
-from sim.scene import SceneDescription, build_scene_model
+from sim.scene import (
+    COLOURS,
+    SHAPES,
+    SceneDescription,
+    SceneObject,
+    build_scene_model,
+    object_body_name,
+    object_geoms,
+)
 
-__all__ = ["SceneRenderer", "sample_times"]
+__all__ = ["HeadCameraRenderer", "SceneRenderer", "sample_times"]
 
 
 def sample_times(trajectory: G1Trajectory, fps: float) -> np.ndarray:
@@ -126,3 +134,105 @@ class SceneRenderer:
             sheet.paste(tile, ((i % columns) * self.width, (i // columns) * self.height))
         sheet.save(path)
         return path
+
+
+_GL_CONTEXTS: dict[tuple[int, int], object] = {}
+
+
+def _egl_context(width: int, height: int) -> object:
+    """A current off-screen EGL context, one per size and process (creating one takes ~1 s).
+
+    EGL is requested explicitly rather than through ``MUJOCO_GL``, which MuJoCo reads
+    once at import: rendering then works in any process, whatever imported MuJoCo first.
+    """
+    key = (width, height)
+    if key not in _GL_CONTEXTS:
+        from mujoco.egl import GLContext
+
+        _GL_CONTEXTS[key] = GLContext(width, height)
+    _GL_CONTEXTS[key].make_current()
+    return _GL_CONTEXTS[key]
+
+
+class HeadCameraRenderer:
+    """The standing G1's head-camera image of many scenes, fast enough for training data.
+
+    Compiling a scene (the G1's meshes) and uploading it to a GL context take seconds;
+    rendering one image of it takes tens of milliseconds. So this renderer compiles one
+    model holding every colour-shape label once, as a body of its own (scenes never
+    repeat a label), and per scene only moves the named bodies into place, gives their
+    primitives the object's sizes, and hides the rest (geom group 5, which the default
+    visual options do not draw). The image equals the one of a model compiled for the
+    scene alone (:meth:`SceneRenderer.head_view` in the standing pose), up to shadow-map
+    rounding. Not thread-safe: one renderer per thread or process.
+    """
+
+    _HIDDEN_GROUP = 5
+
+    def __init__(self, width: int = 320, height: int = 240) -> None:
+        if width < 16 or height < 16:
+            raise ValueError(f"image size {width}x{height} is too small")
+        labels = [(colour, shape) for colour in COLOURS for shape in SHAPES]
+        every_label = SceneDescription(
+            tuple(SceneObject(f"{c}_{s}", s, c, (0.0, 0.0)) for c, s in labels)
+        )
+        self.model = build_scene_model(every_label)
+        self.model.vis.global_.offwidth = max(self.model.vis.global_.offwidth, width)
+        self.model.vis.global_.offheight = max(self.model.vis.global_.offheight, height)
+        self.width, self.height = width, height
+        self.data = mujoco.MjData(self.model)
+        mujoco.mj_resetDataKeyframe(self.model, self.data, 0)  # the standing pose
+        self._bodies = {
+            (c, s): self.model.body(object_body_name(f"{c}_{s}")).id for c, s in labels
+        }
+        self._geoms = {
+            label: np.flatnonzero(self.model.geom_bodyid == body)
+            for label, body in self._bodies.items()
+        }
+        _egl_context(width, height)
+        self._context = mujoco.MjrContext(self.model, mujoco.mjtFontScale.mjFONTSCALE_150)
+        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self._context)
+        self._camera = mujoco.MjvCamera()
+        self._camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
+        self._camera.fixedcamid = self.model.camera(HEAD_CAMERA).id
+        self._scene = mujoco.MjvScene(self.model, maxgeom=2000)
+        self._options = mujoco.MjvOption()
+        self._viewport = mujoco.MjrRect(0, 0, width, height)
+
+    def close(self) -> None:
+        self._context.free()
+
+    def __enter__(self) -> HeadCameraRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _place(self, scene: SceneDescription) -> None:
+        model = self.model
+        for geoms in self._geoms.values():
+            model.geom_group[geoms] = self._HIDDEN_GROUP
+        for obj in scene.objects:
+            label = (obj.colour, obj.shape)
+            body = self._bodies[label]
+            model.body_pos[body] = obj.position
+            model.body_quat[body] = [np.cos(obj.yaw / 2), 0.0, 0.0, np.sin(obj.yaw / 2)]
+            for geom_id, geom in zip(self._geoms[label], object_geoms(obj), strict=True):
+                model.geom_size[geom_id] = geom.size
+                model.geom_pos[geom_id] = geom.pos
+                model.geom_group[geom_id] = 0
+        mujoco.mj_kinematics(model, self.data)
+        mujoco.mj_camlight(model, self.data)
+
+    def render(self, scene: SceneDescription) -> np.ndarray:
+        """``uint8 [height, width, 3]``: what the standing G1's head camera sees of ``scene``."""
+        self._place(scene)
+        _egl_context(self.width, self.height)
+        mujoco.mjv_updateScene(
+            self.model, self.data, self._options, None, self._camera,
+            mujoco.mjtCatBit.mjCAT_ALL, self._scene,
+        )  # fmt: skip
+        mujoco.mjr_render(self._viewport, self._scene, self._context)
+        image = np.empty((self.height, self.width, 3), dtype=np.uint8)
+        mujoco.mjr_readPixels(image, None, self._viewport, self._context)
+        return np.ascontiguousarray(np.flipud(image))  # OpenGL rows run bottom-up

@@ -25,12 +25,15 @@ from retargeting.g1 import g1_spec
 
 __all__ = [
     "COLOURS",
+    "OBJECT_LABELS",
     "SHAPES",
     "InvalidSceneError",
+    "ObjectGeom",
     "SceneDescription",
     "SceneObject",
     "build_scene_model",
     "object_body_name",
+    "object_geoms",
     "scene_spec",
 ]
 
@@ -55,6 +58,8 @@ SHAPES: dict[str, tuple[float, ...]] = {
     "chair": (0.22, 0.22, 0.45),
 }
 _SIZE_LEN = {shape: len(size) for shape, size in SHAPES.items()}
+OBJECT_LABELS = tuple(f"{colour} {shape}" for colour in COLOURS for shape in SHAPES)
+"""Every colour-shape label an object can have (``"red box"``, …): the words of commands."""
 _OBJECT_PREFIX = "object/"
 
 
@@ -134,6 +139,20 @@ class SceneObject:
     def label(self) -> str:
         """How a command names it: ``"red box"``."""
         return f"{self.colour} {self.shape}"
+
+    def floor_distance(self, x: float, y: float) -> float:
+        """Distance on the floor from ``(x, y)`` to the object's footprint (0 inside it).
+
+        The footprint is a disc for a ball or cylinder and the yawed rectangle of the
+        half-extents (a chair: half depth along x, half width along y) otherwise.
+        """
+        dx, dy = x - self.position[0], y - self.position[1]
+        if self.shape in ("ball", "cylinder"):
+            return max(math.hypot(dx, dy) - self.size[0], 0.0)
+        cos, sin = math.cos(self.yaw), math.sin(self.yaw)
+        along, across = cos * dx + sin * dy, -sin * dx + cos * dy
+        half_x, half_y = (self.size[1], self.size[0]) if self.shape == "chair" else self.size[:2]
+        return math.hypot(max(abs(along) - half_x, 0.0), max(abs(across) - half_y, 0.0))
 
     def to_dict(self) -> dict:
         return {
@@ -256,29 +275,41 @@ def _yaw_quat(yaw: float) -> list[float]:
     return [math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)]
 
 
-def _add_chair(body: mujoco.MjsBody, size: tuple[float, ...], rgba: list[float]) -> None:
+@dataclass(frozen=True)
+class ObjectGeom:
+    """One primitive of an object, in the object's body frame (sizes as MuJoCo takes them)."""
+
+    type: int  # mujoco.mjtGeom
+    size: tuple[float, float, float]
+    pos: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+def _chair_geoms(size: tuple[float, ...]) -> list[ObjectGeom]:
     """Seat, backrest and four legs, with the backrest on the chair's -x side."""
     half_w, half_d, seat_h = size
     seat_t, leg = 0.025, 0.025
-    body.add_geom(
-        type=mujoco.mjtGeom.mjGEOM_BOX, size=[half_d, half_w, seat_t], pos=[0, 0, seat_h], rgba=rgba
-    )
+    box = mujoco.mjtGeom.mjGEOM_BOX
     back_h = seat_h * 0.55
-    body.add_geom(
-        type=mujoco.mjtGeom.mjGEOM_BOX,
-        size=[seat_t, half_w, back_h],
-        pos=[-half_d + seat_t, 0, seat_h + back_h],
-        rgba=rgba,
-    )
     leg_half = (seat_h - seat_t) / 2
-    for sx in (-1, 1):
-        for sy in (-1, 1):
-            body.add_geom(
-                type=mujoco.mjtGeom.mjGEOM_BOX,
-                size=[leg, leg, leg_half],
-                pos=[sx * (half_d - leg), sy * (half_w - leg), leg_half],
-                rgba=rgba,
-            )
+    return [
+        ObjectGeom(box, (half_d, half_w, seat_t), (0.0, 0.0, seat_h)),
+        ObjectGeom(box, (seat_t, half_w, back_h), (-half_d + seat_t, 0.0, seat_h + back_h)),
+    ] + [
+        ObjectGeom(box, (leg, leg, leg_half), (sx * (half_d - leg), sy * (half_w - leg), leg_half))
+        for sx in (-1, 1)
+        for sy in (-1, 1)
+    ]
+
+
+def object_geoms(obj: SceneObject) -> list[ObjectGeom]:
+    """The primitives that draw and collide ``obj`` (a chair is seven boxes)."""
+    if obj.shape == "box":
+        return [ObjectGeom(mujoco.mjtGeom.mjGEOM_BOX, tuple(obj.size))]
+    if obj.shape == "ball":
+        return [ObjectGeom(mujoco.mjtGeom.mjGEOM_SPHERE, (obj.size[0], 0.0, 0.0))]
+    if obj.shape == "cylinder":
+        return [ObjectGeom(mujoco.mjtGeom.mjGEOM_CYLINDER, (*obj.size, 0.0))]
+    return _chair_geoms(obj.size)
 
 
 def scene_spec(scene: SceneDescription | None = None) -> mujoco.MjSpec:
@@ -289,14 +320,8 @@ def scene_spec(scene: SceneDescription | None = None) -> mujoco.MjSpec:
             name=object_body_name(obj.name), pos=list(obj.position), quat=_yaw_quat(obj.yaw)
         )
         rgba = list(obj.rgba)
-        if obj.shape == "box":
-            body.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=list(obj.size), rgba=rgba)
-        elif obj.shape == "ball":
-            body.add_geom(type=mujoco.mjtGeom.mjGEOM_SPHERE, size=[obj.size[0], 0, 0], rgba=rgba)
-        elif obj.shape == "cylinder":
-            body.add_geom(type=mujoco.mjtGeom.mjGEOM_CYLINDER, size=[*obj.size, 0], rgba=rgba)
-        else:
-            _add_chair(body, obj.size, rgba)
+        for geom in object_geoms(obj):
+            body.add_geom(type=geom.type, size=list(geom.size), pos=list(geom.pos), rgba=rgba)
     return spec
 
 

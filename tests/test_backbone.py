@@ -70,3 +70,46 @@ def test_time_steps_and_decay_rates_lie_in_the_mamba2_ranges():
 def test_models_without_linear_attention_are_left_alone():
     model = build_tiny_motionvla(family="qwen3_vl")
     assert init_linear_attention_memory(model.backbone, torch.Generator()) == 0
+
+
+def _scene_image(seed: int):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    image = np.full((96, 128, 3), 90, dtype=np.uint8)
+    top, left = rng.integers(0, 60), rng.integers(0, 90)
+    image[top : top + 30, left : left + 30] = rng.integers(0, 255, 3)
+    return image
+
+
+def _image_tokens(model, seeds) -> torch.Tensor:
+    batch = model.prepare(["where is it?"] * len(seeds), [_scene_image(s) for s in seeds])
+    kwargs = batch.model_kwargs(model.device, model.dtype)
+    per_image = model.backbone.model.get_image_features(
+        kwargs["pixel_values"], kwargs["image_grid_thw"]
+    ).pooler_output
+    return torch.cat(per_image)
+
+
+def test_image_token_norm_standardises_and_its_statistics_follow_the_tower_only_when_it_trains():
+    config = MotionVLAConfig(image_token_norm=True)
+    model = MotionVLA.build(config, tiny_dsft_tokenizer(), num_layers=2, dtype="float32")
+    norm = model.backbone.model.visual.token_norm
+    model.backbone.train()
+    tokens = _image_tokens(model, range(4))
+    # While the tower trains: each channel of the batch's tokens has mean 0 (nothing shared by
+    # every token is left) and variance 1, less what the epsilon takes from channels that a
+    # random tower barely varies.
+    assert tokens.mean(0).abs().max() < 1e-4
+    variance = tokens.var(0, unbiased=False)
+    assert variance.max() < 1 + 1e-4 and variance.mean() > 0.5
+    assert norm.running_mean.abs().sum() > 0  # the running statistics moved
+    frozen_mean = norm.running_mean.clone()
+    norm.requires_grad_(False)  # a frozen tower: running statistics, which stay put
+    _image_tokens(model, range(4, 8))
+    assert torch.equal(norm.running_mean, frozen_mean)
+    model.backbone.eval()
+    one = _image_tokens(model, [11])
+    assert torch.equal(one, _image_tokens(model, [11]))  # inference does not depend on a batch
+    plain = MotionVLA.build(MotionVLAConfig(), tiny_dsft_tokenizer(), num_layers=2, dtype="float32")
+    assert not hasattr(plain.backbone.model.visual, "token_norm")

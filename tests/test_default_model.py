@@ -23,7 +23,7 @@ def test_recipe_command_builds_a_compact_evaluated_model(tmp_path, capsys):
             "--evaluate-samples", "3", "--scene-fraction", "0.5", "--eval-scene-fraction", "0.5",
             "--tasks-per-scene", "2", "--hidden-size", "16", "--base-vocab-size", "700",
             "--phys-vocab-size", "700", "--workers", "1", "--phase1-steps", "2",
-            "--phase2-steps", "2", "--no-progress",
+            "--phase2-steps", "2", "--grounding-scenes", "2", "--no-progress",
         ]
     )  # fmt: skip
     model_dir = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["model"]
@@ -44,10 +44,15 @@ def test_recipe_command_builds_a_compact_evaluated_model(tmp_path, capsys):
     images = [json.loads(line)["image_path"] for line in held_out]
     assert len([i for i in images if i]) == len({i for i in images if i})
 
+    # Grounding questions about every object of each scene and its augmented views.
+    questions = (out / "data/train/grounding.jsonl").read_text().splitlines()
+    assert len(questions) >= 2 * 6 * 2
     report = json.loads((out / "evaluation.json").read_text())
     assert report["num_samples"] == 3 and 0.0 <= report["generated"]["well_formed"] <= 1.0
+    assert {"kind_accuracy", "g1_scene", "plan"} <= set(report) or report["num_scene_samples"] == 0
     model = MotionVLA.from_pretrained(model_dir, device="cpu")
     assert model.config.max_image_pixels == DefaultModelConfig().max_image_pixels
+    assert model.config.image_token_norm and "red box" in model.config.plan_targets
     checkpoint_mb = sum(f.stat().st_size for f in (out / "model").rglob("*") if f.is_file()) / 1e6
     assert checkpoint_mb < 10  # compact: the zeroed vocabulary rows are not stored
 

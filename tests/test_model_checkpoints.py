@@ -95,3 +95,30 @@ def test_lora_on_a_built_model_is_saved_merged(tmp_path):
     torch.testing.assert_close(model.next_token_logits("wave", _scene(2)), before)  # unchanged
     loaded = MotionVLA.from_pretrained(tmp_path / "ckpt", device="cpu")
     torch.testing.assert_close(loaded.next_token_logits("wave", _scene(2)), before)
+
+
+def test_image_token_norm_and_plan_targets_survive_a_round_trip(tmp_path):
+    from motionvla_model.configuration import MotionVLAConfig
+    from motionvla_model.modeling import IMAGE_TOKEN_NORM_FILE
+
+    config = MotionVLAConfig(image_token_norm=True, plan_targets=("red box", "green ball"))
+    model = MotionVLA.build(config, tiny_dsft_tokenizer(), num_layers=2, dtype="float32")
+    image = np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8)
+    model.backbone.train()
+    model.backbone(**model.prepare(["x"], [image]).model_kwargs("cpu", torch.float32))
+    model.backbone.eval()  # the running statistics now differ from their initial values
+    before = model.generate("walk to the red box", image, duration_s=2.0, seed=0)
+    assert before.plan is not None and before.plan.target in config.plan_targets
+    for compact in (False, True):
+        folder = model.save_pretrained(tmp_path / f"compact-{compact}", compact=compact)
+        assert (folder / IMAGE_TOKEN_NORM_FILE).is_file()
+        backbone_files = "".join(p.read_bytes().decode("latin-1") for p in
+                                 (folder / "backbone").glob("*.safetensors"))  # fmt: skip
+        assert "token_norm" not in backbone_files  # the backbone stays a plain HF model
+        loaded = MotionVLA.from_pretrained(folder, device="cpu", dtype="float32")
+        after = loaded.generate("walk to the red box", image, duration_s=2.0, seed=0)
+        np.testing.assert_array_equal(after.token_ids, before.token_ids)
+        assert after.plan == before.plan
+    (folder / IMAGE_TOKEN_NORM_FILE).unlink()
+    with pytest.raises(Exception, match=IMAGE_TOKEN_NORM_FILE):
+        MotionVLA.from_pretrained(folder, device="cpu", dtype="float32")

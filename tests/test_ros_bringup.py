@@ -59,7 +59,7 @@ def test_launch_file_starts_the_registered_executables():
 def test_launch_arguments_are_the_bringup_arguments():
     declared = {ast.literal_eval(call.args[0]) for call in _launch_calls("DeclareLaunchArgument")}
     assert declared == {"model_path", "device", "use_sim", "scene", "backend",
-                        "head_camera_hz", "video_dir"}  # fmt: skip
+                        "head_camera_hz", "video_dir", "use_voice"}  # fmt: skip
     args = parse_args([f"{name}:={value}" for name, value in (
         ("model_path", "/m"), ("device", "cpu"), ("use_sim", "false"), ("scene", "3"),
         ("backend", "clips"), ("head_camera_hz", "10"), ("video_dir", "/v"))])  # fmt: skip
@@ -71,6 +71,8 @@ def test_launch_arguments_are_the_bringup_arguments():
     args.use_sim = True
     sim_command = build_commands(args)["sim_check"]
     assert "head_camera_rate_hz:=10.0" in sim_command and "video_dir:=/v" in sim_command
+    assert "voice_command" not in build_commands(args)  # use_voice defaults to false
+    assert "voice_command" in build_commands(parse_args(["use_voice:=true"]))
 
 
 def test_setup_and_installed_entry_points_agree():
@@ -125,7 +127,8 @@ def test_say_without_a_generator_times_out_with_status_2():
 def test_bringup_serves_a_command_and_stops_cleanly(tmp_path):
     log = (tmp_path / "bringup.log").open("w")
     bringup = subprocess.Popen(
-        [sys.executable, "-m", "motionvla_ros.bringup", "backend:=clips", "use_sim:=true"],
+        [sys.executable, "-m", "motionvla_ros.bringup", "backend:=clips", "use_sim:=true",
+         "use_voice:=true"],
         env=ros_env(DOMAIN), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
@@ -139,10 +142,19 @@ def test_bringup_serves_a_command_and_stops_cleanly(tmp_path):
         assert verdict["node"] == "sim_check", verdict
         assert said.returncode == (0 if verdict["passed"] else 1)
         assert verdict["forwarded"] == verdict["passed"]
+        # The same, spoken: eSpeak NG speech on 'audio' -> voice_command -> the generator.
+        said = subprocess.run(
+            [sys.executable, "-m", "motionvla_ros.say", "--speak", "turn left 90 degrees",
+             "--timeout", "60"],
+            env=ros_env(DOMAIN), cwd=ROOT, capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+        verdict = json.loads(said.stdout)
+        assert verdict["transcript"]["heard"] == "turn left ninety degrees", verdict
+        assert verdict["node"] == "sim_check" and said.returncode == (0 if verdict["passed"] else 1)
     finally:
         bringup.send_signal(signal.SIGTERM)
         code = bringup.wait(30)
         log.close()
     output = (tmp_path / "bringup.log").read_text()
     assert code == 0, output
-    assert "stopped: {'motion_generator': 0, 'sim_check': 0}" in output
+    assert "stopped: {'motion_generator': 0, 'sim_check': 0, 'voice_command': 0}" in output

@@ -40,3 +40,10 @@ def test_quick_demo_leaves_verdicts_videos_and_a_summary(tmp_path):
     assert "| walk to the red box | done | yes |" in markdown
     assert imageio.imread(out / "head_camera.png").shape == (240, 320, 3)
     assert "Traceback" not in (out / "nodes.log").read_text()
+    # The spoken command: eSpeak NG speech -> voice_command -> the generator -> a verdict.
+    voice = summary["voice"]
+    assert voice["said"] == "turn left 90 degrees"
+    assert voice["transcript"]["heard"] == "turn left ninety degrees", voice
+    assert voice["transcript"]["accepted"] and voice["transcript"]["text"] == "turn left 90 degrees"
+    assert voice["outcome"]["state"] == "done" and voice["outcome"]["passed"] is not None, voice
+    assert "Heard: *turn left ninety degrees*" in markdown

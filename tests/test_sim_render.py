@@ -130,3 +130,35 @@ def test_head_camera_sees_a_red_box_placed_in_front(tmp_path):
         (with_box[..., 0] > 120) & (with_box[..., 0] > 2 * with_box[..., 1].astype(int))
     )
     assert abs(cols.mean() - 80) < 20  # straight ahead: in the middle of the image
+
+
+BATCH_VIEWS = """
+import numpy as np, sys
+from retargeting.g1 import g1_description
+from sim.render import HeadCameraRenderer, SceneRenderer
+from sim.scene import SceneDescription
+scenes = [SceneDescription.random(seed, num_objects=(2, 4)) for seed in (3, 11, 3)]
+with HeadCameraRenderer(160, 120) as batch:
+    fast = np.stack([batch.render(scene) for scene in scenes])
+reference = []
+for scene in scenes[:2]:
+    with SceneRenderer(scene, 160, 120) as renderer:
+        reference.append(renderer.head_view(g1_description().stand_qpos))
+np.save(sys.stdout.buffer, np.concatenate([fast, np.stack(reference)]))
+"""
+
+
+def test_batch_head_camera_renderer_draws_what_a_compiled_scene_shows():
+    env = {**os.environ, "MUJOCO_GL": "egl", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", BATCH_VIEWS], capture_output=True, env=env, cwd=ROOT, timeout=300
+    )
+    assert out.returncode == 0, out.stderr.decode()
+    fast_a, fast_b, fast_a_again, reference_a, reference_b = np.load(io.BytesIO(out.stdout))
+    for fast, reference in ((fast_a, reference_a), (fast_b, reference_b)):
+        difference = np.abs(fast.astype(int) - reference.astype(int))
+        assert difference.mean() < 1.5  # shadow-map rounding only
+        assert np.mean(difference.max(axis=-1) > 40) < 0.01
+    # Objects of the previous scene leave nothing behind.
+    np.testing.assert_array_equal(fast_a, fast_a_again)
+    assert np.abs(fast_a.astype(int) - fast_b.astype(int)).mean() > 3

@@ -1,5 +1,7 @@
 """Scenes: reproducible random layouts, YAML files, compiled objects and their contacts."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,18 @@ def test_a_box_where_the_robot_stands_is_an_object_collision():
         checks, _ = kinematic_checks(build_scene_model(scene), stand, SimCheckConfig())
         (result,) = [c for c in checks if c.name == "object_collision"]
         assert result.passed is not collides, result
+
+
+def test_floor_distance_to_each_footprint():
+    box = SceneObject("b", "box", "red", (2.0, 0.0), size=(0.3, 0.1, 0.2))
+    assert box.floor_distance(1.0, 0.0) == pytest.approx(0.7)
+    assert box.floor_distance(2.0, 0.5) == pytest.approx(0.4)
+    assert box.floor_distance(2.1, 0.05) == 0.0  # inside
+    turned = SceneObject("b", "box", "red", (2.0, 0.0), size=(0.3, 0.1, 0.2), yaw=math.pi / 2)
+    assert turned.floor_distance(1.0, 0.0) == pytest.approx(0.9)  # now 0.1 deep along x
+    ball = SceneObject("o", "ball", "blue", (0.0, 3.0), size=(0.15,))
+    assert ball.floor_distance(0.0, 1.0) == pytest.approx(1.85)
+    chair = SceneObject("c", "chair", "white", (1.0, 1.0), size=(0.2, 0.3, 0.45))
+    # half width 0.2 across (y), half depth 0.3 along (x)
+    assert chair.floor_distance(0.0, 1.0) == pytest.approx(0.7)
+    assert chair.floor_distance(1.0, 0.0) == pytest.approx(0.8)

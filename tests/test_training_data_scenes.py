@@ -13,6 +13,7 @@ from sim.scene import SceneDescription, SceneObject
 from training.data import JsonlMotionDataset
 from training.data.frames import HUMAN_TO_WORLD, human_to_world, world_to_human
 from training.data.scene_samples import (
+    g1_path_scale,
     mirror_scene,
     plan_scene_task,
     random_scene,
@@ -55,12 +56,24 @@ def test_scene_task_reaches_or_faces_the_target(seed):
     world = np.array(task.target["position_world"])
     np.testing.assert_allclose(world_to_human(world)[[0, 2]], target)
     end, yaw = _end_pose(task.commands)
+    end = end * g1_path_scale()  # where the retargeted G1 ends
     bearing = math.atan2(*(target - end)) if task.action == "walk_to" else math.atan2(*target)
     assert math.degrees(abs(yaw - bearing)) < 6.0, "the body does not face the target"
     if task.action == "walk_to":
         assert np.linalg.norm(target - end) == pytest.approx(task.stop_distance_m, abs=0.12)
     else:
         assert np.linalg.norm(end) < 0.1
+
+
+def test_the_retargeted_g1_stops_in_front_of_the_target():
+    from retargeting.retargeter import retarget
+
+    scene = random_scene(4)
+    task = plan_scene_task(scene, np.random.default_rng(0), target_index=0, action="walk_to")
+    trajectory = retarget(synthesize(task.commands).joints, 20.0)
+    target = np.array(task.target["position_world"][:2])
+    reach = np.linalg.norm(target - trajectory.root_pos[-1, :2])
+    assert reach == pytest.approx(task.stop_distance_m, abs=0.15)
 
 
 def test_target_side_follows_the_scene_and_shows_in_the_head_camera(tmp_path):

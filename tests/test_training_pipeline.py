@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from motionvla_model.configuration import MotionVLAConfig
 from motionvla_model.dsft import DSFTConfig
 from motionvla_model.modeling import MotionVLA
+from motionvla_model.motion_vocab import M_BOS
+from motionvla_model.plan import ScenePlan
 from motionvla_model.prompt import IGNORE_INDEX
 from training.config import phase1_defaults, phase2_defaults
 from training.loss import MotionVocabularyLoss
@@ -56,15 +58,21 @@ def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone() for name, p in module.state_dict().items()}
 
 
-def test_sft_records_hold_images_and_motion_strings(data):
+def test_sft_records_hold_images_plans_and_motion_strings(data):
     records = data["train"] + data["eval"]
     assert len(records) == 12 and data["eval"]
     with_image = [r for r in records if r["messages"][0]["content"][0]["type"] == "image"]
     assert with_image, "the scene samples must carry their head-camera image"
     for record in records:
-        base, phys = parse_motion_string(record["messages"][1]["content"])
+        plan, bos, motion = record["messages"][1]["content"].partition(M_BOS)
+        base, phys = parse_motion_string(bos + motion)
         assert len(base) > 1 and len(phys) > 0
         assert base.max() < data["dsft"].base_vocab_size
+        if "scene_task" in record["params"]:  # the answer starts with where the target is
+            command = record["messages"][0]["content"][-1]["text"].lower()
+            assert ScenePlan.parse(plan).target in command
+        else:
+            assert plan == ""
 
 
 def test_loss_is_on_motion_tokens_only(data):
@@ -78,10 +86,9 @@ def test_loss_is_on_motion_tokens_only(data):
     assert (batch["input_ids"][labels == IGNORE_INDEX] == model.token_map.bos_id).sum() == 0
     with torch.no_grad():
         logits = model.backbone(**{k: v for k, v in batch.items() if k != "labels"}).logits
-        full = MotionVocabularyLoss(model.backbone, model.token_map, "full")(model.backbone, batch)
-        motion = MotionVocabularyLoss(model.backbone, model.token_map, "motion")(
-            model.backbone, batch
-        )
+        answer_ids = model.answer_token_ids()
+        full = MotionVocabularyLoss(model.backbone, answer_ids, "full")(model.backbone, batch)
+        motion = MotionVocabularyLoss(model.backbone, answer_ids, "motion")(model.backbone, batch)
     manual = F.cross_entropy(
         logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1)
     )
@@ -109,7 +116,7 @@ def test_phase1_changes_only_the_motion_token_rows(data, tmp_path):
     for name in set(before) - embeddings:
         assert torch.equal(before[name], after[name]), name
     for name in embeddings & set(before):
-        rows = embedding_row_mask(before[name].shape[0], model.token_map)[:, 0].bool()
+        rows = embedding_row_mask(before[name].shape[0], model.answer_token_ids())[:, 0].bool()
         assert torch.equal(before[name][~rows], after[name][~rows])
         assert not torch.equal(before[name][rows], after[name][rows])
 
@@ -117,7 +124,7 @@ def test_phase1_changes_only_the_motion_token_rows(data, tmp_path):
 def test_phase2_trains_only_lora_and_leaves_the_vision_tower(data, tmp_path):
     model = tiny(data)
     before = snapshot(model.backbone)
-    wrapped, hooks = prepare_phase2(model.backbone, phase2_defaults(), model.token_map)
+    wrapped, hooks = prepare_phase2(model.backbone, phase2_defaults(), model.answer_token_ids())
     assert hooks == []
     trainable = [n for n, p in wrapped.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in n for n in trainable)
@@ -155,7 +162,7 @@ def test_full_phase2_trains_the_language_model_and_only_motion_rows(data, tmp_pa
     for name in vision_parameters(model.backbone):
         assert torch.equal(before[name], after[name]), name  # vision="frozen" by default
     name = "model.language_model.embed_tokens.weight"
-    rows = embedding_row_mask(before[name].shape[0], model.token_map)[:, 0].bool()
+    rows = embedding_row_mask(before[name].shape[0], model.answer_token_ids())[:, 0].bool()
     assert torch.equal(before[name][~rows], after[name][~rows])
     assert not torch.equal(before[name][rows], after[name][rows])
     layers = [n for n in before if "language_model.layers" in n]

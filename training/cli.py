@@ -65,9 +65,15 @@ def _load_model(args: argparse.Namespace):
     if args.dsft is None:
         raise SystemExit("--dsft is needed to start from a backbone or the tiny model")
     dsft = DSFTTokenizer.from_pretrained(args.dsft)
+    config = MotionVLAConfig(
+        family=args.family,
+        plan_targets=_plan_targets(args.plan_targets),
+        image_token_norm=bool(args.image_token_norm),
+        **({"max_image_pixels": args.max_image_pixels} if args.max_image_pixels else {}),
+    )
     if source is None:
         return MotionVLA.build(
-            MotionVLAConfig(family=args.family),
+            config,
             dsft,
             seed=args.seed or 0,
             hidden_size=args.hidden_size,
@@ -75,7 +81,25 @@ def _load_model(args: argparse.Namespace):
             device=args.device if args.device != "auto" else "cpu",
             dtype="float32",
         )
-    return MotionVLA.from_backbone(source, dsft, device=args.device, dtype="float32")
+    from transformers import AutoConfig
+
+    # A backbone folder says which family it is; the other settings come from the flags.
+    family = AutoConfig.from_pretrained(source, local_files_only=True).model_type
+    return MotionVLA.from_backbone(
+        source, dsft, replace(config, family=family), device=args.device, dtype="float32"
+    )
+
+
+def _plan_targets(value: str | None) -> tuple[str, ...]:
+    """``--plan-targets``: ``scene`` (every label of the simulator's scenes) or a
+    comma-separated list of labels; none: the model answers with motion only."""
+    if not value:
+        return ()
+    if value == "scene":
+        from sim.scene import OBJECT_LABELS
+
+        return OBJECT_LABELS
+    return tuple(label.strip() for label in value.split(",") if label.strip())
 
 
 def _cmd_tokenizer(args: argparse.Namespace) -> int:
@@ -116,9 +140,10 @@ def _cmd_phase(args: argparse.Namespace) -> int:
 
     config = load_phase_config(args.command, args.config, **_phase_overrides(args))
     model = _load_model(args)
+    records = [record for path in args.train for record in read_sft_records(path)]
     result = train_phase(
         model,
-        read_sft_records(args.train),
+        records,
         config,
         args.out,
         eval_records=read_sft_records(args.eval) if args.eval else (),
@@ -179,7 +204,10 @@ def train_main(argv: list[str] | None = None) -> int:
         start = "MotionVLA folder, a local Qwen backbone folder, or 'tiny'"
         sub.add_argument("--model", required=True, help=start)
         sub.add_argument("--dsft", help="DSFT folder (for a backbone or 'tiny')")
-        sub.add_argument("--train", required=True, help="SFT records (sft_train.jsonl)")
+        sub.add_argument(
+            "--train", required=True, nargs="+",
+            help="SFT record files (sft_train.jsonl, grounding.jsonl, ...), used together",
+        )  # fmt: skip
         sub.add_argument("--eval", help="held-out SFT records")
         sub.add_argument("--out", required=True)
         sub.add_argument("--config", help="YAML file of training options")
@@ -188,6 +216,16 @@ def train_main(argv: list[str] | None = None) -> int:
         sub.add_argument("--family", default="qwen3_5", help="family of the 'tiny' model")
         sub.add_argument("--hidden-size", type=int, default=64, help="width of the 'tiny' model")
         sub.add_argument("--num-layers", type=int, default=2, help="layers of the 'tiny' model")
+        sub.add_argument(
+            "--plan-targets",
+            help="a new model writes grounded plans naming these objects: 'scene' (every "
+            "object label of the simulator's scenes) or 'red box,green ball,...'",
+        )
+        sub.add_argument(
+            "--image-token-norm", action="store_true",
+            help="a new model standardises its image tokens (for random-weight backbones)",
+        )  # fmt: skip
+        sub.add_argument("--max-image-pixels", type=int, help="a new model's image budget")
         _add_phase_flags(sub)
         sub.set_defaults(run=_cmd_phase)
 

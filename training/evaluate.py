@@ -23,6 +23,20 @@ the synthetic generator records), command fidelity
 and for scene samples ``scene_success``: a "walk to" ends within 0.5 m of the intended
 stopping point in front of the named object, a "face" ends facing within 20° of it.
 ``well_formed`` is the fraction of generated token sequences that parse completely.
+
+Three sections judge the generated motion as a user would:
+
+- ``g1_scene``: every scene command's motion retargeted to the G1 and played in its
+  scene in the simulator (:mod:`training.g1_scene`): ``success`` (walk to: the pelvis
+  ends within 0.5 m of the object's near side without touching anything; face: facing
+  it within 20°), ``success_swapped`` (the same commands with another scene's image),
+  ``touched`` and ``gate_passed`` (the simulation gate's verdict);
+- ``plan``: the grounded plans of scene commands against the scene's truth (median
+  distance and bearing errors, the right object named, plans written at all);
+- ``kind_accuracy``: the kind of motion (:mod:`training.motion_kind`) against the kind
+  asked, for single commands, without an image (``no_image``) and with one
+  (``image``: the sample's own scene, or for commands that name no object another
+  sample's scene image, which must not change what the robot does).
 """
 
 from __future__ import annotations
@@ -38,8 +52,11 @@ import numpy as np
 from tqdm import tqdm
 
 from motionvla_model.motion.features import features_to_joints
+from motionvla_model.plan import ScenePlan
 from training.data import JsonlMotionDataset, MotionSample
+from training.g1_scene import G1SceneJudge
 from training.metrics import geometry_metrics, heading_deg
+from training.motion_kind import classify_motion, command_kind
 
 if TYPE_CHECKING:
     from motionvla_model.modeling import MotionVLA
@@ -131,6 +148,23 @@ def _mean(rows: Sequence[dict[str, float]]) -> dict[str, float]:
     return {key: float(np.mean(values)) for key, values in sorted(columns.items())}
 
 
+def _plan_errors(plan: ScenePlan | None, params: dict[str, Any]) -> dict[str, float]:
+    task = params["scene_task"]
+    if plan is None:
+        return {"written": 0.0}
+    bearing = abs((plan.bearing_deg - task["bearing_deg"] + 180.0) % 360.0 - 180.0)
+    return {
+        "written": 1.0,
+        "target_correct": float(plan.target == task["target"]["label"]),
+        "distance_error_m": abs(plan.distance_m - task["distance_m"]),
+        "bearing_error_deg": bearing,
+    }
+
+
+def _duration(joints: np.ndarray, model: MotionVLA) -> float:
+    return min((len(joints) - 1) / 20.0, model.config.max_duration_s)
+
+
 def evaluate_model(
     model: MotionVLA,
     index_path: str | Path,
@@ -147,53 +181,110 @@ def evaluate_model(
     samples = samples[:max_samples] if max_samples else samples
     if not samples:
         raise ValueError(f"{index_path} holds no samples to evaluate")
-    scene_rows = [i for i, s in enumerate(samples) if s.image_path is not None]
+    scene_rows = [i for i, s in enumerate(samples) if "scene_task" in s.meta.get("params", {})]
+    scene_images = [samples[i].image_path for i in scene_rows]
+    truths = [_ground_truth_joints(s, index_path.parent) for s in samples]
+    # Commands that name no object, to be run again with another sample's scene image.
+    plain = [i for i, s in enumerate(samples) if s.image_path is None][: len(scene_rows)]
+    judge = G1SceneJudge()
     rows: dict[str, list[dict[str, float]]] = defaultdict(list)
     well_formed: list[bool] = []
-    bar = tqdm(total=len(samples), desc="evaluate", unit="motion", disable=not progress)
+    swapped_runs = len(scene_rows) if len(scene_rows) >= 2 else 0
+    total = len(samples) + len(plain) + swapped_runs
+    bar = tqdm(total=total, desc="evaluate", unit="motion", disable=not progress)
+
+    def generate(indices: list[int], images: list[Path | None]) -> list[Any]:
+        pictures = [_image(path) for path in images]
+        motions = model.generate_batch(
+            [samples[i].text for i in indices],
+            pictures if any(p is not None for p in pictures) else None,
+            [_duration(truths[i], model) for i in indices],
+        )
+        bar.update(len(indices))
+        return motions
+
+    def score_kind(motion: Any, params: dict[str, Any], with_image: bool) -> None:
+        expected = command_kind(params)
+        if expected is not None:
+            correct = float(classify_motion(motion.joints, motion.fps).kind == expected)
+            rows["kind_image" if with_image else "kind_no_image"].append({"correct": correct})
+
     for start in range(0, len(samples), batch_size):
-        chunk = samples[start : start + batch_size]
-        truths = [_ground_truth_joints(s, index_path.parent) for s in chunk]
-        params = [s.meta.get("params", {}) for s in chunk]
-        durations = [min((len(j) - 1) / 20.0, model.config.max_duration_s) for j in truths]
-        images = [_image(s.image_path) for s in chunk]
-        generated = model.generate_batch(
-            [s.text for s in chunk], images if any(i is not None for i in images) else None,
-            durations,
-        )  # fmt: skip
-        for sample, truth, param, motion in zip(chunk, truths, params, generated, strict=True):
+        chunk = list(range(start, min(start + batch_size, len(samples))))
+        generated = generate(chunk, [samples[i].image_path for i in chunk])
+        for i, motion in zip(chunk, generated, strict=True):
+            sample, param, truth = samples[i], samples[i].meta.get("params", {}), truths[i]
             rows["ground_truth"].append(_score(truth, param))
-            features = sample.features if sample.features is not None else None
-            if features is not None:
-                tokens = model.dsft.encode(
-                    features[: model.dsft.config.max_windows * model.dsft.config.window_frames]
-                )
+            if sample.features is not None:
+                cap = model.dsft.config.max_windows * model.dsft.config.window_frames
+                tokens = model.dsft.encode(sample.features[:cap])
                 decoded = model.dsft.decode(tokens.base, tokens.phys).features
                 rows["tokenizer"].append(_score(features_to_joints(decoded), param))
             rows["generated"].append(_score(motion.joints, param))
             well_formed.append(motion.well_formed)
-        bar.update(len(chunk))
-    bar.close()
+            score_kind(motion, param, sample.image_path is not None)
+            if "scene_task" in param:
+                rows["plan"].append(_plan_errors(motion.plan, param))
+                outcome = judge.judge(motion.joints, motion.fps, param)
+                rows["g1_scene"].append(
+                    {
+                        "success": float(outcome.success),
+                        "touched": float(outcome.touched),
+                        "gate_passed": float(outcome.gate_passed),
+                    }
+                )
+    # Commands that name no object, with another sample's scene image: the same motion.
+    for start in range(0, len(plain), batch_size):
+        chunk = plain[start : start + batch_size]
+        images = [scene_images[(start + k) % len(scene_images)] for k in range(len(chunk))]
+        for i, motion in zip(chunk, generate(chunk, images), strict=True):
+            score_kind(motion, samples[i].meta.get("params", {}), with_image=True)
     if len(scene_rows) >= 2:
         # Each scene command gets the image of the next scene sample (a different scene).
-        swapped = [
-            samples[scene_rows[(k + 1) % len(scene_rows)]].image_path
-            for k in range(len(scene_rows))
-        ]
+        swapped = [scene_images[(k + 1) % len(scene_rows)] for k in range(len(scene_rows))]
         for start in range(0, len(scene_rows), batch_size):
             chunk = scene_rows[start : start + batch_size]
-            truths = [_ground_truth_joints(samples[i], index_path.parent) for i in chunk]
-            generated = model.generate_batch(
-                [samples[i].text for i in chunk],
-                [_image(swapped[k]) for k in range(start, start + len(chunk))],
-                [min((len(j) - 1) / 20.0, model.config.max_duration_s) for j in truths],
-            )
-            for i, motion in zip(chunk, generated, strict=True):
+            motions = generate(chunk, swapped[start : start + len(chunk)])
+            for i, motion in zip(chunk, motions, strict=True):
+                param = samples[i].meta["params"]
+                outcome = judge.judge(motion.joints, motion.fps, param)
                 rows["generated_swapped_images"].append(
-                    {"scene_success": scene_success(motion.joints, samples[i].meta["params"])}
+                    {"scene_success": scene_success(motion.joints, param)}
                 )
-    report: dict[str, Any] = {name: _mean(values) for name, values in rows.items()}
+                rows["g1_scene_swapped"].append({"success": float(outcome.success)})
+    bar.close()
+    return _report(rows, well_formed, samples, scene_rows, index_path)
+
+
+def _report(
+    rows: dict[str, list[dict[str, float]]],
+    well_formed: list[bool],
+    samples: list[MotionSample],
+    scene_rows: list[int],
+    index_path: Path,
+) -> dict[str, Any]:
+    motion_sources = ("ground_truth", "tokenizer", "generated", "generated_swapped_images")
+    report: dict[str, Any] = {name: _mean(rows[name]) for name in motion_sources if rows[name]}
     report["generated"]["well_formed"] = float(np.mean(well_formed))
+    if rows["g1_scene"]:
+        report["g1_scene"] = _mean(rows["g1_scene"])
+        if rows["g1_scene_swapped"]:
+            report["g1_scene"]["success_swapped"] = _mean(rows["g1_scene_swapped"])["success"]
+    written = [r for r in rows["plan"] if r["written"]]
+    if rows["plan"]:
+        report["plan"] = {"written": _mean(rows["plan"])["written"], "samples": len(rows["plan"])}
+    if written:
+        report["plan"] |= {
+            "target_correct": _mean(written)["target_correct"],
+            "distance_error_m": float(np.median([r["distance_error_m"] for r in written])),
+            "bearing_error_deg": float(np.median([r["bearing_error_deg"] for r in written])),
+        }
+    kinds: dict[str, float] = {}
+    for key in ("image", "no_image"):
+        kinds[f"samples_{key}"] = len(rows[f"kind_{key}"])
+        if rows[f"kind_{key}"]:
+            kinds[key] = _mean(rows[f"kind_{key}"])["correct"]
+    report["kind_accuracy"] = kinds
     report["num_samples"] = len(samples)
     report["num_scene_samples"] = len(scene_rows)
     report["index"] = str(index_path)
@@ -226,8 +317,12 @@ def format_table(report: dict[str, Any]) -> str:
             value = report[column].get(metric)
             cells.append(f"{'—' if value is None else f'{value:.4f}':>26}")
         lines.append(f"{metric:<20}" + "".join(cells))
+    for section in ("g1_scene", "plan", "kind_accuracy"):
+        if section in report:
+            values = ", ".join(f"{k} {v:.3f}" for k, v in sorted(report[section].items()))
+            lines.append(f"{section}: {values}")
     lines.append(
-        f"{report['num_samples']} samples ({report['num_scene_samples']} with a scene image)"
+        f"{report['num_samples']} samples ({report['num_scene_samples']} scene commands)"
     )
     return "\n".join(lines)
 

@@ -6,8 +6,9 @@ and on padding, so with ``h_t`` the final hidden state and ``y_{t+1}`` the next 
     L = - (1 / |S|) Σ_{t ∈ S} log softmax(W h_t)[y_{t+1}],   S = {t : y_{t+1} ≠ -100}.
 
 ``"full"`` takes the softmax over all rows of the LM head ``W`` (the backbone's own loss).
-``"motion"`` restricts it to the motion-token rows ``W_M``: the phase-aware decoder can only
-emit motion tokens, so this is the distribution it samples from, and it never builds the
+``"motion"`` restricts it to the answer rows ``W_M`` (the motion tokens, plus a grounded
+plan's few text tokens for a model with plan targets): the phase-aware decoder can emit
+nothing else, so this is the distribution it samples from, and it never builds the
 ``[batch, length, ~250k]`` logits, the dominant cost of a small model on a CPU. The final
 hidden states are read with a forward hook on the decoder's last norm, so the call still
 goes through the wrapped module (DDP's gradient hooks, PEFT adapters) unchanged.
@@ -19,9 +20,7 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel
 
-from motionvla_model.motion_vocab import MotionTokenMap
 from motionvla_model.prompt import IGNORE_INDEX
-from training.phases import motion_token_ids
 
 __all__ = ["LossOutput", "MotionVocabularyLoss"]
 
@@ -44,11 +43,11 @@ class MotionVocabularyLoss:
     """Computes :class:`LossOutput` for a batch, over the full or the motion vocabulary."""
 
     def __init__(
-        self, backbone: PreTrainedModel, token_map: MotionTokenMap, vocabulary: str
+        self, backbone: PreTrainedModel, answer_ids: torch.Tensor, vocabulary: str
     ) -> None:
         self.vocabulary = vocabulary
         self.head = backbone.get_output_embeddings()
-        ids = motion_token_ids(token_map)
+        ids = answer_ids
         self.motion_ids = ids.to(self.head.weight.device)
         lookup = torch.full((self.head.weight.shape[0],), IGNORE_INDEX, dtype=torch.long)
         lookup[ids] = torch.arange(len(ids))

@@ -2,11 +2,13 @@
 language model's weights (phase 2).
 
 Phase 1 (embedding warm-up). The new motion tokens start with untrained rows in the input
-embedding ``E`` and LM head ``H``. Only those rows may change: every other parameter is
+embedding ``E`` and LM head ``H``. Only the rows of the answer vocabulary may change (the
+motion tokens, plus the few text tokens of a grounded plan for a model with plan targets:
+:meth:`~motionvla_model.modeling.MotionVLA.answer_token_ids`): every other parameter is
 frozen, and a gradient hook multiplies the gradient of ``E`` (and of ``H`` when untied) by a
-row mask ``m`` (1 on motion-token rows, 0 elsewhere), ``∇E ← m ⊙ ∇E``, so gradient clipping
+row mask ``m`` (1 on answer rows, 0 elsewhere), ``∇E ← m ⊙ ∇E``, so gradient clipping
 and DDP's reduction see only those rows. The optimizer (:class:`training.optim.RowAdamW`,
-groups from :func:`optimizer_groups`) then reads and updates the motion rows alone, so the
+groups from :func:`optimizer_groups`) then reads and updates those rows alone, so the
 frozen rows stay bit-identical and a step does not pay for the ~250k-row matrix. The hook
 works unchanged under DDP (it runs before the gradient is reduced), and the model keeps
 its own classes, so the checkpoint is a plain backbone.
@@ -29,7 +31,6 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 from transformers import PreTrainedModel
 
-from motionvla_model.motion_vocab import MotionTokenMap
 from training.config import PhaseConfig
 
 __all__ = [
@@ -41,15 +42,10 @@ __all__ = [
 ]
 
 
-def motion_token_ids(token_map: MotionTokenMap) -> torch.Tensor:
-    ids = [*token_map.base_ids, *token_map.phys_ids, token_map.bos_id, token_map.sep_id]
-    return torch.tensor([*ids, token_map.eos_id], dtype=torch.long)
-
-
-def embedding_row_mask(num_rows: int, token_map: MotionTokenMap) -> torch.Tensor:
-    """``[num_rows, 1]`` float mask, 1 on the motion-token rows."""
+def embedding_row_mask(num_rows: int, rows: torch.Tensor) -> torch.Tensor:
+    """``[num_rows, 1]`` float mask, 1 on ``rows`` (the answer vocabulary)."""
     mask = torch.zeros(num_rows, 1)
-    mask[motion_token_ids(token_map)] = 1.0
+    mask[rows] = 1.0
     return mask
 
 
@@ -73,10 +69,8 @@ def language_linear_modules(backbone: PreTrainedModel, *, with_vision: bool = Fa
     ]
 
 
-def _train_motion_rows(
-    backbone: PreTrainedModel, token_map: MotionTokenMap
-) -> list[RemovableHandle]:
-    """Make the embedding (and an untied LM head) trainable on the motion-token rows only."""
+def _train_answer_rows(backbone: PreTrainedModel, rows: torch.Tensor) -> list[RemovableHandle]:
+    """Make the embedding (and an untied LM head) trainable on ``rows`` only."""
     handles: list[RemovableHandle] = []
     seen: list[nn.Parameter] = []
     for module in (backbone.get_input_embeddings(), backbone.get_output_embeddings()):
@@ -84,7 +78,7 @@ def _train_motion_rows(
             continue  # tied weights: one parameter, one hook
         weight = module.weight
         weight.requires_grad_(True)
-        mask = embedding_row_mask(weight.shape[0], token_map).to(weight.device, weight.dtype)
+        mask = embedding_row_mask(weight.shape[0], rows).to(weight.device, weight.dtype)
         handles.append(weight.register_hook(lambda grad, mask=mask: grad * mask.to(grad.dtype)))
         seen.append(weight)
     return handles
@@ -95,42 +89,42 @@ def _embedding_parameters(backbone: PreTrainedModel) -> list[nn.Parameter]:
     return [m.weight for m in modules if m is not None]
 
 
-def prepare_phase1(backbone: PreTrainedModel, token_map: MotionTokenMap) -> list[RemovableHandle]:
-    """Freeze everything but the motion-token rows.
+def prepare_phase1(backbone: PreTrainedModel, rows: torch.Tensor) -> list[RemovableHandle]:
+    """Freeze everything but the embedding's ``rows`` (the answer vocabulary).
 
     Returns the gradient-hook handles (remove them when the phase ends, so later phases
     and inference run without the mask).
     """
     backbone.requires_grad_(False)
-    return _train_motion_rows(backbone, token_map)
+    return _train_answer_rows(backbone, rows)
 
 
 def optimizer_groups(
-    network: nn.Module, backbone: PreTrainedModel, token_map: MotionTokenMap
+    network: nn.Module, backbone: PreTrainedModel, rows: torch.Tensor
 ) -> list[dict]:
     """The trainable parameters of ``network`` as :class:`~training.optim.RowAdamW` groups.
 
-    A trainable embedding only ever trains on its motion-token rows (both phases mask the
-    rest), so it goes in a group with those ``rows``: the optimizer then reads and writes
+    A trainable embedding only ever trains on its answer ``rows`` (both phases mask the
+    rest), so it goes in a group with those rows: the optimizer then reads and writes
     ~2k rows instead of the whole ~250k-row matrix.
     """
     embeddings = {id(p) for p in _embedding_parameters(backbone)}
     trainable = [p for p in network.parameters() if p.requires_grad]
     groups = [{"params": [p for p in trainable if id(p) not in embeddings]}]
-    rows = [p for p in trainable if id(p) in embeddings]
-    if rows:
-        groups.append({"params": rows, "rows": motion_token_ids(token_map)})
+    embedding = [p for p in trainable if id(p) in embeddings]
+    if embedding:
+        groups.append({"params": embedding, "rows": rows})
     return [g for g in groups if g["params"]]
 
 
 def prepare_phase2(
-    backbone: PreTrainedModel, config: PhaseConfig, token_map: MotionTokenMap
+    backbone: PreTrainedModel, config: PhaseConfig, rows: torch.Tensor
 ) -> tuple[nn.Module, list[RemovableHandle]]:
     """The network phase 2 trains and its gradient hooks (remove them when it ends).
 
     ``language_model="lora"``: ``backbone`` wrapped with LoRA adapters (a ``PeftModel``).
     ``"full"``: ``backbone`` itself with every language-model weight trainable, the
-    embedding (tied to the LM head) on its motion-token rows only, as in phase 1: the
+    embedding (tied to the LM head) on its answer ``rows`` only, as in phase 1: the
     ~250k text rows are either read-only inputs or never seen.
     """
     if config.language_model == "full":
@@ -140,7 +134,7 @@ def prepare_phase2(
             is_embedding = any(parameter is e for e in embeddings)
             if not is_embedding and (config.vision == "full" or not _is_vision(name)):
                 parameter.requires_grad_(True)
-        return backbone, _train_motion_rows(backbone, token_map)
+        return backbone, _train_answer_rows(backbone, rows)
     targets = language_linear_modules(backbone, with_vision=config.vision == "lora")
     lora = LoraConfig(
         r=config.lora_r,

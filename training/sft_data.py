@@ -5,13 +5,17 @@ One SFT record (a line of ``sft.jsonl``) is a chat in the usual multimodal messa
     {"id": "...", "messages": [
         {"role": "user", "content": [{"type": "image", "image": "/abs/path.png"},
                                      {"type": "text", "text": "walk to the red box."}]},
-        {"role": "assistant", "content": "<|m_bos|><|m_base_17|>…<|m_sep|>…<|m_eos|>"}],
+        {"role": "assistant",
+         "content": "red box: 2.4 m, 30° left<|m_bos|><|m_base_17|>…<|m_sep|>…<|m_eos|>"}],
      "num_frames": 61, "params": {...}}
 
-The assistant string is the only copy of the motion codes, so a record file can be read,
-edited or produced by any other tool. :class:`SFTDataset` turns records into
-:class:`~motionvla_model.prompt.TrainingExample` objects with the model's own prompt builder
-(the loss covers M_BOS … M_EOS only) and :class:`SFTCollator` pads them into batches.
+The assistant string is the only copy of the answer, so a record file can be read, edited
+or produced by any other tool. It is a grounded plan (:mod:`motionvla_model.plan`; scene
+commands), the motion string, or both in that order; a grounding question
+(:mod:`training.data.grounding`) is answered with the plan alone. :class:`SFTDataset`
+turns records into :class:`~motionvla_model.prompt.TrainingExample` objects with the
+model's own prompt builder (the loss covers the answer only; a model without plan targets
+trains on the motion and skips plans) and :class:`SFTCollator` pads them into batches.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from tqdm import tqdm
 from motionvla_model.dsft import DSFTTokenizer
 from motionvla_model.motion.features import joints_to_features
 from motionvla_model.motion_vocab import M_BOS, M_EOS, M_SEP, base_token, phys_token
-from motionvla_model.prompt import IGNORE_INDEX, TrainingExample, build_training_example
+from motionvla_model.plan import PlanFormatError, ScenePlan
+from motionvla_model.prompt import IGNORE_INDEX, TrainingExample, build_answer_example
 from training.data.records import DatasetError, MotionSample
 
 __all__ = [
@@ -105,17 +110,29 @@ class TokenizedSample:
     image_path: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def plan(self) -> ScenePlan | None:
+        """The grounded plan of a scene sample (its target's place), else ``None``."""
+        task = self.params.get("scene_task")
+        if task is None:
+            return None
+        return ScenePlan(task["target"]["label"], task["distance_m"], task["bearing_deg"])
+
 
 def sft_record(item: TokenizedSample) -> dict[str, Any]:
     content: list[dict[str, Any]] = []
     if item.image_path is not None:
         content.append({"type": "image", "image": item.image_path})
     content.append({"type": "text", "text": item.text})
+    plan = item.plan.text() if item.plan is not None else ""
     return {
         "id": item.id,
         "messages": [
             {"role": "user", "content": content},
-            {"role": "assistant", "content": motion_string(item.base_codes, item.phys_codes)},
+            {
+                "role": "assistant",
+                "content": plan + motion_string(item.base_codes, item.phys_codes),
+            },
         ],
         "num_frames": item.num_frames,
         "params": item.params,
@@ -217,8 +234,19 @@ def read_sft_records(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-def _unpack(record: Any) -> tuple[str, str | None, np.ndarray, np.ndarray]:
-    """``(command, image path, base codes, phys codes)`` of one record."""
+@dataclass(frozen=True)
+class _Answer:
+    """What one record asks for: the command, its image, and the answer's two parts."""
+
+    text: str
+    image_path: str | None
+    plan: ScenePlan | None
+    codes: tuple[np.ndarray, np.ndarray] | None
+
+
+def _unpack(record: Any) -> _Answer:
+    """The parts of one record; raises :class:`SFTRecordError` naming it if malformed."""
+    record_id = record.get("id", "?") if isinstance(record, dict) else "?"
     try:
         user, assistant = record["messages"]
         assert user["role"] == "user" and assistant["role"] == "assistant"
@@ -227,15 +255,21 @@ def _unpack(record: Any) -> tuple[str, str | None, np.ndarray, np.ndarray]:
             content = [{"type": "text", "text": content}]
         text = " ".join(c["text"] for c in content if c["type"] == "text")
         images = [c["image"] for c in content if c["type"] == "image"]
+        answer = assistant["content"]
+        assert isinstance(answer, str)
     except (KeyError, TypeError, ValueError, AssertionError):
-        raise SFTRecordError(
-            f"record {record.get('id', '?') if isinstance(record, dict) else '?'}: "
-            "expected messages [user, assistant]"
-        ) from None
+        raise SFTRecordError(f"record {record_id}: expected messages [user, assistant]") from None
     if len(images) > 1:
-        raise SFTRecordError(f"record {record.get('id')}: at most one image per command")
-    base, phys = parse_motion_string(assistant["content"])
-    return text, images[0] if images else None, base, phys
+        raise SFTRecordError(f"record {record_id}: at most one image per command")
+    plan_text, bos, motion = answer.partition(M_BOS)
+    try:
+        plan = ScenePlan.parse(plan_text) if plan_text.strip() else None
+    except PlanFormatError as error:
+        raise SFTRecordError(f"record {record_id}: {error}") from None
+    codes = parse_motion_string(bos + motion) if bos else None
+    if plan is None and codes is None:
+        raise SFTRecordError(f"record {record_id}: the answer holds neither a plan nor a motion")
+    return _Answer(text, images[0] if images else None, plan, codes)
 
 
 def _load_image(path: str) -> np.ndarray:
@@ -251,7 +285,9 @@ class SFTDataset(torch.utils.data.Dataset):
     """Records -> :class:`TrainingExample` with a model's tokenizer and prompt format.
 
     Examples are built once and kept (tokenising the prompt and preprocessing the image
-    would otherwise be repeated every epoch). ``drop_images`` trains text-only.
+    would otherwise be repeated every epoch). ``drop_images`` trains text-only. A model
+    without plan targets skips the plans of scene commands and cannot take grounding
+    questions (plan-only records): those are refused here, before training starts.
     """
 
     def __init__(
@@ -261,23 +297,41 @@ class SFTDataset(torch.utils.data.Dataset):
         self.model = model
         self.drop_images = drop_images
         self._cache: dict[int, TrainingExample] = {}
+        grammar = model.plan_grammar
         for record in self.records:  # fail fast on a malformed file, before training starts
-            _unpack(record)
+            answer = _unpack(record)
+            if answer.plan is None:
+                continue
+            if grammar is None and answer.codes is None:
+                raise SFTRecordError(
+                    f"record {record.get('id')}: a grounding question, but the model has no "
+                    "plan targets (MotionVLAConfig.plan_targets)"
+                )
+            if grammar is not None and answer.plan.target not in grammar.targets:
+                raise SFTRecordError(
+                    f"record {record.get('id')}: plan target {answer.plan.target!r} is not "
+                    "one of the model's plan targets"
+                )
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __getitem__(self, index: int) -> TrainingExample:
         if index not in self._cache:
-            text, image_path, base, phys = _unpack(self.records[index])
-            image = None if image_path is None or self.drop_images else _load_image(image_path)
-            self._cache[index] = build_training_example(
+            answer = _unpack(self.records[index])
+            path = answer.image_path
+            image = None if path is None or self.drop_images else _load_image(path)
+            grammar = self.model.plan_grammar
+            ids: list[int] = []
+            if answer.plan is not None and grammar is not None:
+                ids += grammar.encode(answer.plan)
+            if answer.codes is not None:
+                ids += self.model.token_map.encode(*answer.codes).tolist()
+            self._cache[index] = build_answer_example(
                 self.model.tokenizer,
                 self.model.config,
-                self.model.token_map,
-                text,
-                base,
-                phys,
+                answer.text,
+                ids,
                 image,
                 self.model.image_preprocessor,
             )

@@ -146,13 +146,14 @@ def train_phase(
     )
     set_seed(config.seed)
     backbone = model.backbone
+    answer_ids = model.answer_token_ids()
     hooks = []
     if config.phase == "phase1":
-        hooks = prepare_phase1(backbone, model.token_map)
+        hooks = prepare_phase1(backbone, answer_ids)
         network: torch.nn.Module = backbone
     else:
-        network, hooks = prepare_phase2(backbone, config, model.token_map)
-    groups = optimizer_groups(network, backbone, model.token_map)
+        network, hooks = prepare_phase2(backbone, config, answer_ids)
+    groups = optimizer_groups(network, backbone, answer_ids)
     parameters = [p for group in groups for p in group["params"]]
     if not parameters:
         raise TrainingConfigError(f"{config.phase}: nothing to train")
@@ -162,7 +163,7 @@ def train_phase(
         )
         backbone.config.use_cache = False
     network.train()
-    loss_fn = MotionVocabularyLoss(backbone, model.token_map, config.loss_vocabulary)
+    loss_fn = MotionVocabularyLoss(backbone, answer_ids, config.loss_vocabulary)
 
     dataset = SFTDataset(train_records, model)
     collate = SFTCollator(model.tokenizer.pad_token_id)

@@ -7,23 +7,31 @@ ball") and the motion turns toward it and, for "walk to", walks up to it, stoppi
 the right heading and distance exist only in the head-camera image, not in the text.
 
 Geometry runs in the human frame (:mod:`training.data.frames`): the body starts at the
-origin facing +Z, which is the G1 at the world origin facing +X.
+origin facing +Z, which is the G1 at the world origin facing +X. The scene is the G1's,
+and the retargeter scales a human's path by the ratio of the G1's pelvis height to the
+human's (:mod:`retargeting.scaling`), so a walk to an object is planned for the robot:
+the human walks the robot's distance divided by that ratio (:func:`g1_path_scale`),
+and it is the retargeted G1 that stops in front of the object.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from motionvla_model.plan import ScenePlan
 from training.data.commands import Command, Turn, Walk
 from training.data.frames import world_to_human
 
 __all__ = [
     "SceneTask",
+    "g1_path_scale",
     "mirror_scene",
+    "object_plan",
     "plan_scene_task",
     "random_scene",
     "render_head_camera",
@@ -61,6 +69,27 @@ def random_scene(seed: int, num_objects: tuple[int, int] = (2, 4)) -> Any:
     from sim.scene import SceneDescription
 
     return SceneDescription.random(seed, num_objects=num_objects)
+
+
+@lru_cache(maxsize=1)
+def g1_path_scale() -> float:
+    """How far the retargeted G1 travels per metre the synthetic body travels."""
+    from retargeting.human_input import to_z_up
+    from retargeting.scaling import HumanCalibration, g1_proportions
+    from training.data.synthetic_motion import synthesize
+
+    standing = synthesize([Turn(90.0)]).joints[0].astype(np.float64)
+    return HumanCalibration.from_frame(to_z_up(standing), g1_proportions()).root_scale
+
+
+def object_plan(obj: Any) -> ScenePlan:
+    """Where ``obj`` (a :class:`sim.scene.SceneObject`) is, seen from the standing G1.
+
+    The G1 stands at the world origin facing +x; the plan's distance is the ground
+    distance to the object's centre and its bearing the turn that faces it (left > 0).
+    """
+    x, y = float(obj.position[0]), float(obj.position[1])
+    return ScenePlan(obj.label, math.hypot(x, y), math.degrees(math.atan2(y, x)))
 
 
 def scene_captions(action: str, label: str) -> list[str]:
@@ -104,8 +133,8 @@ def plan_scene_task(
         target_index = int(rng.integers(len(objects)))
     target = objects[target_index]
     ground = world_to_human(np.array(target.position))[[0, 2]]
-    bearing = math.degrees(math.atan2(ground[0], ground[1]))
-    distance = float(np.hypot(*ground))
+    place = object_plan(target)
+    bearing, distance = place.bearing_deg, place.distance_m
     radius = float(max(target.size[:2]) if target.shape != "ball" else target.size[0])
     stop = radius + stop_margin_m
     can_face = abs(bearing) >= _MIN_FACE_TURN_DEG
@@ -117,7 +146,8 @@ def plan_scene_task(
     if abs(bearing) >= _MIN_TURN_DEG:
         commands.append(Turn(round(bearing, 2)))
     if action == "walk_to":
-        commands.append(Walk(round(max(distance - stop, 0.2), 3), speed_mps=1.1))
+        walk = max(distance - stop, 0.2) / g1_path_scale()
+        commands.append(Walk(round(walk, 3), speed_mps=1.1))
     world = [float(v) for v in target.position]
     return SceneTask(
         action=action,
@@ -168,22 +198,7 @@ def mirror_scene(scene: Any) -> Any:
     return replace(scene, objects=objects)
 
 
-_GL_CONTEXTS: dict[tuple[int, int], Any] = {}
-
-
-def _gl_context(width: int, height: int) -> Any:
-    """A current off-screen EGL context, one per size and process (creating one takes ~1 s).
-
-    EGL is requested explicitly rather than through ``MUJOCO_GL``, which MuJoCo reads
-    once at import: rendering then works in any process, whatever imported MuJoCo first.
-    """
-    key = (width, height)
-    if key not in _GL_CONTEXTS:
-        from mujoco.egl import GLContext
-
-        _GL_CONTEXTS[key] = GLContext(width, height)
-    _GL_CONTEXTS[key].make_current()
-    return _GL_CONTEXTS[key]
+_RENDERERS: dict[tuple[int, int], Any] = {}
 
 
 def render_head_camera(scene: Any, width: int = 320, height: int = 240) -> np.ndarray:
@@ -191,35 +206,13 @@ def render_head_camera(scene: Any, width: int = 320, height: int = 240) -> np.nd
 
     320×240 is the simulated head camera of the ROS nodes
     (:mod:`motionvla_ros.scene_rendering`); a model sees training images of the aspect
-    ratio (and so the field of view) it will see at run time.
+    ratio (and so the field of view) it will see at run time. One
+    :class:`sim.render.HeadCameraRenderer` per image size and process is kept, so a
+    scene costs one render, not a model compile and a GL upload.
     """
-    import mujoco
+    from sim.render import HeadCameraRenderer
 
-    from retargeting.g1 import HEAD_CAMERA
-    from sim.scene import build_scene_model
-
-    model = build_scene_model(scene)
-    model.vis.global_.offwidth = max(width, model.vis.global_.offwidth)
-    model.vis.global_.offheight = max(height, model.vis.global_.offheight)
-    data = mujoco.MjData(model)
-    if model.nkey:
-        mujoco.mj_resetDataKeyframe(model, data, 0)
-    mujoco.mj_forward(model, data)
-    _gl_context(width, height)
-    context = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150)
-    try:
-        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, context)
-        camera = mujoco.MjvCamera()
-        camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
-        camera.fixedcamid = model.camera(HEAD_CAMERA).id
-        scene_buffer = mujoco.MjvScene(model, maxgeom=2000)
-        mujoco.mjv_updateScene(
-            model, data, mujoco.MjvOption(), None, camera, mujoco.mjtCatBit.mjCAT_ALL, scene_buffer
-        )
-        viewport = mujoco.MjrRect(0, 0, width, height)
-        mujoco.mjr_render(viewport, scene_buffer, context)
-        image = np.empty((height, width, 3), dtype=np.uint8)
-        mujoco.mjr_readPixels(image, None, viewport, context)
-    finally:
-        context.free()
-    return np.ascontiguousarray(np.flipud(image))  # OpenGL rows run bottom-up
+    key = (width, height)
+    if key not in _RENDERERS:
+        _RENDERERS[key] = HeadCameraRenderer(width, height)
+    return _RENDERERS[key].render(scene)

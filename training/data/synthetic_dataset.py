@@ -19,10 +19,14 @@ null), ``fps`` and ``params``: the commands with their parameters, the pelvis
 displacement and heading change achieved, and for scene samples the target object
 and the scene, so evaluation can measure command fidelity.
 
-Command line::
+Command line (``motionvla-synth-data``)::
 
-    python -m training.data.synthetic_dataset --out data/synthetic --num-samples 2000 \\
-        --seed 0 --workers 2 --scene-fraction 0.2
+    motionvla-synth-data --out data/synthetic --num-samples 2000 --seed 0 --workers 2 \\
+        --scene-fraction 0.2 --distractor-image-fraction 0.3 --grounding-scenes 1000
+
+``--grounding-scenes N`` also writes ``grounding.jsonl``: "where is the <object>?"
+questions about every object of ``N`` rendered scenes, answered with grounded plans
+(:mod:`training.data.grounding`), ready for ``motionvla-train phase2 --train``.
 """
 
 from __future__ import annotations
@@ -73,7 +77,9 @@ class SyntheticDatasetConfig:
     one rendered image), twice that with ``mirror_scenes`` (each also reflected left to
     right, image flipped), so a dataset with scenes holds more samples than draws.
     ``lowercase_fraction`` of the captions are written the way commands are typed, in
-    lower case without a full stop.
+    lower case without a full stop. ``distractor_image_fraction`` of the other draws (a
+    command that names no object) carry the image of a random scene all the same: a
+    robot's camera is always on, and the motion must follow the words whatever it shows.
     """
 
     num_samples: int = 1000
@@ -87,13 +93,19 @@ class SyntheticDatasetConfig:
     tasks_per_scene: int = 1
     mirror_scenes: bool = False
     lowercase_fraction: float = 0.0
+    distractor_image_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.num_samples < 1:
             raise ValueError(f"num_samples must be >= 1, got {self.num_samples}")
         if self.fps != 20.0:
             raise ValueError("features follow HumanML3D at 20 fps; fps must be 20")
-        for name in ("combination_probability", "scene_fraction", "lowercase_fraction"):
+        for name in (
+            "combination_probability",
+            "scene_fraction",
+            "lowercase_fraction",
+            "distractor_image_fraction",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
@@ -236,7 +248,27 @@ def generate_entries(
     commands = sample_commands(rng, config.combination_probability)
     texts = [caption(commands, rng) for _ in range(1 + config.alternative_captions)]
     texts = list(dict.fromkeys(_typed(t, rng, config.lowercase_fraction) for t in texts))
-    return [_entry(f"synthetic_{index:06d}", texts, commands, {}, None, config, out_dir)]
+    sample_id = f"synthetic_{index:06d}"
+    image_path = None
+    if rng.random() < config.distractor_image_fraction:
+        image_path = _write_scene_image(rng, config, out_dir, sample_id)
+    return [_entry(sample_id, texts, commands, {}, image_path, config, out_dir)]
+
+
+def _write_scene_image(
+    rng: np.random.Generator, config: SyntheticDatasetConfig, out_dir: Path, stem: str
+) -> str:
+    """Render a random scene to ``images/<stem>.png``; returns the path in the index."""
+    from PIL import Image
+
+    from training.data.scene_samples import random_scene, render_head_camera
+
+    image = render_head_camera(
+        random_scene(int(rng.integers(2**31))), config.image_width, config.image_height
+    )
+    (out_dir / "images").mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(out_dir / "images" / f"{stem}.png")
+    return f"images/{stem}.png"
 
 
 def _generate_star(args: tuple[int, SyntheticDatasetConfig, Path]) -> list[dict[str, Any]]:
@@ -298,6 +330,17 @@ def main(argv: list[str] | None = None) -> int:
         "--lowercase-fraction", type=float, default=0.0,
         help="fraction of captions in lower case without a full stop",
     )  # fmt: skip
+    parser.add_argument(
+        "--distractor-image-fraction", type=float, default=0.0,
+        help="fraction of commands naming no object that still carry a scene image",
+    )  # fmt: skip
+    parser.add_argument(
+        "--grounding-scenes", type=int, default=0,
+        help="also write grounding.jsonl: questions about every object of this many scenes",
+    )  # fmt: skip
+    parser.add_argument("--grounding-recolourings", type=int, default=1)
+    parser.add_argument("--grounding-shape-swaps", type=int, default=1)
+    parser.add_argument("--no-grounding-mirror", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     config = SyntheticDatasetConfig(
@@ -310,12 +353,30 @@ def main(argv: list[str] | None = None) -> int:
         tasks_per_scene=args.tasks_per_scene,
         mirror_scenes=args.mirror_scenes,
         lowercase_fraction=args.lowercase_fraction,
+        distractor_image_fraction=args.distractor_image_fraction,
     )
     index = write_synthetic_dataset(
         args.out, config, workers=args.workers, progress=not args.no_progress
     )
     count = len(index.read_text().splitlines())
     print(f"wrote {count} samples from {config.num_samples} draws to {index}")
+    if args.grounding_scenes:
+        from training.data.grounding import GroundingConfig, write_grounding_dataset
+
+        grounding = GroundingConfig(
+            num_scenes=args.grounding_scenes,
+            seed=args.seed,
+            image_width=args.image_width,
+            image_height=args.image_height,
+            mirror=not args.no_grounding_mirror,
+            recolourings=args.grounding_recolourings,
+            shape_swaps=args.grounding_shape_swaps,
+        )
+        path = write_grounding_dataset(
+            args.out, grounding, workers=args.workers, progress=not args.no_progress
+        )
+        questions = len(path.read_text().splitlines())
+        print(f"wrote {questions} questions about {grounding.num_scenes} scenes to {path}")
     return 0
 
 

@@ -1,0 +1,105 @@
+"""The recognisers without ROS: PocketSphinx on eSpeak NG speech, and the open-vocabulary
+backend's error paths."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from motionvla_ros.audio_input import StreamResampler
+from motionvla_ros.speech_recognition import (
+    PocketSphinxRecognizer,
+    RecognizerUnavailable,
+    WhisperRecognizer,
+    make_recognizer,
+)
+from motionvla_ros.speech_synthesis import Voice, synthesize
+from motionvla_ros.voice_activity import SAMPLE_RATE
+from motionvla_ros.voice_grammar import CommandGrammar
+
+
+@pytest.fixture(scope="module")
+def grammar() -> CommandGrammar:
+    return CommandGrammar()
+
+
+@pytest.fixture(scope="module")
+def recognizer(grammar) -> PocketSphinxRecognizer:
+    return PocketSphinxRecognizer(grammar)
+
+
+def _said(text: str) -> np.ndarray:
+    samples, rate = synthesize(text, Voice("en-us", 175))
+    pause = np.zeros(rate // 5, np.int16)
+    return StreamResampler(rate, SAMPLE_RATE).process(np.concatenate([pause, samples, pause]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["walk forward two meters", "turn left ninety degrees", "walk to the red box",
+     "wave with your left hand", "sit down", "stop"],
+)  # fmt: skip
+def test_commands_are_recognised_exactly_in_grammar(recognizer, text):
+    heard = recognizer.recognize(_said(text))
+    assert heard.words == text and heard.in_grammar
+    assert 0.0 <= heard.confidence <= 1.0
+
+
+def test_silence_and_short_audio_are_nothing(recognizer):
+    assert recognizer.recognize(np.zeros(800, np.int16)).words == ""
+    heard = recognizer.recognize(np.zeros(SAMPLE_RATE, np.int16))
+    assert not (heard.in_grammar and heard.words)
+
+
+def test_a_grammar_word_without_a_pronunciation_is_refused():
+    grammar = CommandGrammar(colours=("red", "zzyzxq"))
+    with pytest.raises(ValueError, match="zzyzxq"):
+        PocketSphinxRecognizer(grammar)
+
+
+def test_whisper_needs_a_local_model_directory(grammar, tmp_path):
+    with pytest.raises(RecognizerUnavailable, match="nothing is downloaded"):
+        WhisperRecognizer(grammar, "")
+    with pytest.raises(RecognizerUnavailable, match="nothing is downloaded"):
+        make_recognizer("whisper", grammar, str(tmp_path / "absent"))
+
+
+def test_whisper_without_its_package_says_what_to_install(grammar, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "faster_whisper", None)  # import fails as if absent
+    with pytest.raises(RecognizerUnavailable, match="pip install faster-whisper"):
+        WhisperRecognizer(grammar, str(tmp_path))
+
+
+def test_whisper_text_is_read_aloud_and_held_to_the_grammar(grammar, tmp_path, monkeypatch):
+    """The interface with a stand-in model object (faster-whisper's transcribe() shape):
+    "Walk forward 2 meters." becomes grammar words; other text is out of grammar."""
+
+    class Segment:
+        def __init__(self, text: str) -> None:
+            self.text, self.avg_logprob = text, -0.1
+
+    class Model:
+        def __init__(self, *args, **kwargs) -> None:
+            self.answer = ""
+
+        def transcribe(self, audio, **kwargs):
+            assert audio.dtype == np.float32 and np.abs(audio).max() <= 1.0
+            return iter([Segment(self.answer)]), None
+
+    module = type(sys)("faster_whisper")
+    module.WhisperModel = Model
+    monkeypatch.setitem(sys.modules, "faster_whisper", module)
+    recognizer = WhisperRecognizer(grammar, str(tmp_path))
+    recognizer._model.answer = " Walk forward 2 meters."
+    heard = recognizer.recognize(np.zeros(SAMPLE_RATE, np.int16))
+    assert heard.words == "walk forward two meters" and heard.in_grammar
+    assert heard.confidence == pytest.approx(np.exp(-0.1), abs=1e-3)
+    recognizer._model.answer = "Please open the door!"
+    assert not recognizer.recognize(np.zeros(SAMPLE_RATE, np.int16)).in_grammar
+
+
+def test_unknown_recognizer_is_refused(grammar):
+    with pytest.raises(ValueError, match="recognizer must be one of"):
+        make_recognizer("vosk", grammar)
