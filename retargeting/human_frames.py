@@ -22,7 +22,7 @@ from retargeting.human_input import J
 
 __all__ = [
     "foot_pitch",
-    "foot_rotation",
+    "foot_yaw",
     "frame_from_left_up",
     "pelvis_rotation",
     "torso_rotation",
@@ -72,13 +72,10 @@ def foot_pitch(frame: np.ndarray, side: str) -> float:
     return float(np.arctan2(-d[2], np.hypot(d[0], d[1])))
 
 
-def foot_rotation(
-    frame: np.ndarray, side: str, rest_pitch: float, flat: bool, fallback_yaw: float
-) -> np.ndarray:
-    """Orientation for the G1 foot: the human foot's heading, and its pitch unless ``flat``."""
+def foot_yaw(frame: np.ndarray, side: str, fallback_yaw: float) -> float:
+    """Heading of ankle → toe (radians about Z), or ``fallback_yaw`` for a foot pointing
+    straight down, which has no heading of its own."""
     d = frame[J[f"{side}_foot"]] - frame[J[f"{side}_ankle"]]
-    horizontal = np.hypot(d[0], d[1])
-    # A foot pointing straight down has no heading of its own: use the pelvis's.
-    yaw = float(np.arctan2(d[1], d[0])) if horizontal > 0.02 else fallback_yaw
-    pitch = 0.0 if flat else foot_pitch(frame, side) - rest_pitch
-    return yaw_rotation(yaw, pitch)
+    if np.hypot(d[0], d[1]) <= 0.02:
+        return fallback_yaw
+    return float(np.arctan2(d[1], d[0]))

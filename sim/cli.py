@@ -1,12 +1,17 @@
 """``motionvla-sim``: check a G1 trajectory file in simulation from the command line.
 
     motionvla-sim check TRAJ.npz --report out.json --video out.mp4 \\
-        [--contact-sheet out.png] [--scene scene.yaml] [--config thresholds.yaml]
+        [--contact-sheet out.png] [--scene scene.yaml] [--config thresholds.yaml] \\
+        [--max-duration 300] [--time-budget 300]
     motionvla-sim scene --seed 7 --out scene.yaml [--head-image view.png]
 
 ``check`` prints the one-line verdict and exits 0 when the trajectory passed, 1 when
-it failed a check and 2 when the command itself was misused (unreadable files).
-``scene`` writes a random scene description (and what the head camera sees in it).
+it failed a check, 2 when the command itself was misused (unreadable files) and 3
+when the checker refused the work (longer than the duration limit, or physics past
+the time budget): a refused motion was not judged, so it neither passed nor failed.
+``--max-duration`` raises the 60-s limit that protects the ROS node, for judging long
+recordings; the time budget then grows in proportion unless ``--time-budget`` is
+given. ``scene`` writes a random scene description (and what the head camera sees).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 __all__ = ["main"]
@@ -44,6 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--scene", type=Path, help="scene description (YAML)")
     check.add_argument("--config", type=Path, help="threshold overrides (YAML mapping)")
     check.add_argument("--fps", type=float, help="frame rate, if the file does not carry one")
+    check.add_argument(
+        "--max-duration", type=float, metavar="S",
+        help="longest motion judged, seconds (default 60; longer is refused)",
+    )  # fmt: skip
+    check.add_argument(
+        "--time-budget", type=float, metavar="S",
+        help="wall-clock limit of the check, seconds (default 30, scaled with --max-duration)",
+    )  # fmt: skip
     check.add_argument("--video-fps", type=float, default=10.0)
     check.add_argument("--size", type=int, nargs=2, default=(320, 240), metavar=("W", "H"))
     scene = sub.add_parser("scene", help="write a random scene from a seed")
@@ -54,10 +68,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check(args: argparse.Namespace) -> int:
+_EXIT = {"passed": 0, "failed": 1, "refused": 3}
+
+
+def _config(args: argparse.Namespace) -> SimCheckConfig:
     config = SimCheckConfig.from_dict(yaml.safe_load(args.config.read_text()) or {}) if (
         args.config
     ) else SimCheckConfig()  # fmt: skip
+    limits = {}
+    if args.max_duration is not None:
+        limits["max_duration_s"] = args.max_duration
+        if args.time_budget is None:
+            scale = max(1.0, args.max_duration / config.max_duration_s)
+            limits["time_budget_s"] = config.time_budget_s * scale
+    if args.time_budget is not None:
+        limits["time_budget_s"] = args.time_budget
+    return replace(config, **limits)
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = _config(args)
     scene = SceneDescription.from_yaml(args.scene) if args.scene else None
     trajectory = G1Trajectory.load(args.trajectory, fps=args.fps)
     report = SimChecker(config, scene).check(trajectory)
@@ -73,7 +103,7 @@ def _check(args: argparse.Namespace) -> int:
             if args.contact_sheet:
                 renderer.contact_sheet(trajectory, args.contact_sheet)
                 print(f"contact sheet: {args.contact_sheet}")
-    return 0 if report.passed else 1
+    return _EXIT[report.state]
 
 
 def _scene(args: argparse.Namespace) -> int:

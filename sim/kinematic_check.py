@@ -21,12 +21,11 @@ Nothing is simulated here; every frame is posed exactly (``mj_kinematics`` then
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import mujoco
 import numpy as np
 
-from retargeting.g1 import BODY, SITE, g1_description, load_g1_model
+from retargeting.g1 import BODY, SITE, g1_description, joint_acceleration_limits
 from retargeting.trajectory import G1Trajectory
 from sim.config import SimCheckConfig
 from sim.report import CheckResult
@@ -35,19 +34,6 @@ from sim.scene import object_body_name
 __all__ = ["ContactIndex", "joint_acceleration_limits", "kinematic_checks"]
 
 _FLOOR, _ROBOT, _OBJECT = 0, 1, 2
-
-
-@lru_cache(maxsize=1)
-def joint_acceleration_limits() -> np.ndarray:
-    """``tau_max / M_ii`` for the 29 joints at the standing pose (rad/s²)."""
-    model = load_g1_model(scene=False)
-    data = mujoco.MjData(model)
-    desc = g1_description()
-    data.qpos[:] = desc.stand_qpos
-    mujoco.mj_forward(model, data)
-    mass = np.zeros((model.nv, model.nv))
-    mujoco.mj_fullM(model, data, mass)
-    return desc.torque_limits / np.diag(mass)[desc.dof_adr]
 
 
 @dataclass(frozen=True)

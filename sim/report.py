@@ -2,9 +2,13 @@
 
 A report lists every check that ran (``CheckResult``: the measured value, the
 threshold it was held to and, when it failed, a sentence saying why), all metrics
-the checks measured and how long each stage took. It is plain data: ``to_json`` /
-``from_json`` round-trip exactly, so the ROS node can publish it and a person can
-read it.
+the checks measured and how long each stage took. Its ``state`` is ``"passed"``,
+``"failed"`` (the motion failed a check) or ``"refused"``: the request was beyond the
+checker's work limits (``work_limit``: too long or too high a frame rate; or
+``time_budget``: the physics did not finish in time) and nothing else was found
+wrong, so the motion was not judged at all. A refused motion is not passed either.
+It is plain data: ``to_json`` / ``from_json`` round-trip exactly, so the ROS node can
+publish it and a person can read it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["CheckResult", "SimReport"]
+__all__ = ["REFUSAL_CHECKS", "CheckResult", "SimReport"]
+
+# Checks that say the request was too much work to judge, not that the motion is bad.
+REFUSAL_CHECKS = frozenset({"work_limit", "time_budget"})
 
 
 def _jsonable(value: float) -> float | str:
@@ -72,6 +79,15 @@ class SimReport:
     def failed_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.failed_checks)
 
+    @property
+    def state(self) -> str:
+        """``"passed"``, ``"failed"`` or ``"refused"`` (see the module docstring)."""
+        if self.passed:
+            return "passed"
+        if self.failed_checks and set(self.failed_names) <= REFUSAL_CHECKS:
+            return "refused"
+        return "failed"
+
     def check(self, name: str) -> CheckResult:
         for c in self.checks:
             if c.name == name:
@@ -79,10 +95,11 @@ class SimReport:
         raise KeyError(f"no check named {name!r} in report (has {[c.name for c in self.checks]})")
 
     def summary(self) -> str:
-        """One line a person reads first: PASSED, or FAILED with each reason."""
+        """One line a person reads first: PASSED, or FAILED / REFUSED with each reason."""
         if self.passed:
             return f"PASSED: {len(self.checks)} checks on {self.num_frames} frames"
-        return "FAILED: " + "; ".join(f"{c.name}: {c.reason}" for c in self.failed_checks)
+        reasons = "; ".join(f"{c.name}: {c.reason}" for c in self.failed_checks)
+        return f"{self.state.upper()}: {reasons}"
 
     @classmethod
     def from_checks(
@@ -105,6 +122,7 @@ class SimReport:
     def to_dict(self) -> dict:
         return {
             "passed": self.passed,
+            "state": self.state,
             "summary": self.summary(),
             "num_frames": self.num_frames,
             "fps": self.fps,

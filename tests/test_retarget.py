@@ -5,12 +5,16 @@ import dataclasses
 import numpy as np
 import pytest
 
-from motionvla_model.motion.human_clips import load_climb, load_omomo
+from motionvla_model.motion.human_clips import load_bvh_clip, load_climb, load_omomo
 from retargeting.config import IKWeights, RetargetConfig, RetargetConfigError
-from retargeting.g1 import g1_description
+from retargeting.g1 import g1_description, joint_acceleration_limits
 from retargeting.human_input import RetargetInputError
 from retargeting.metrics import landmark_positions, retarget_quality
 from retargeting.retargeter import LANDMARK_NAMES, Retargeter, StreamingRetargeter, retarget
+from retargeting.trajectory import G1Trajectory
+from sim.checker import SimChecker
+from training.data.commands import RaiseArms
+from training.data.synthetic_motion import synthesize
 
 SECONDS = 3.0
 
@@ -50,6 +54,47 @@ def test_joint_and_velocity_limits_are_honoured(walk_result):
     step = np.abs(np.diff(traj.joint_pos, axis=0)) * traj.fps
     margin = RetargetConfig().velocity_limit_margin
     assert np.all(step <= margin * desc.velocity_limits + 1e-6)
+
+
+def _acceleration_ratios(trajectory) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame: joint |q̈| / (τ_max / M_ii) and root linear |ẍ| (second differences)."""
+    joints = np.abs(np.diff(trajectory.joint_pos, n=2, axis=0)) * trajectory.fps**2
+    root = np.abs(np.diff(trajectory.root_pos, n=2, axis=0)) * trajectory.fps**2
+    return joints / joint_acceleration_limits(), root
+
+
+def test_accelerations_stay_within_the_ik_bounds_in_batch_and_stream():
+    """Raising both arms overhead: unbounded, the shoulders would ask for 5x what their
+    motors give; bounded, batch and stream stay at the configured 2.5x."""
+    joints = synthesize([RaiseArms()]).joints
+    config = RetargetConfig()
+    batch = Retargeter(config).retarget(joints, 20.0).trajectory
+    stream = StreamingRetargeter(20.0, config)
+    streamed = np.stack([f.qpos for frame in joints for f in stream.push(frame)])
+    np.testing.assert_array_equal(streamed[:, 7:], batch.joint_pos)
+    for trajectory in (batch, G1Trajectory.from_qpos(streamed, 50.0)):
+        ratio, root = _acceleration_ratios(trajectory)
+        # Second differences of the output are what is bounded (to solver tolerance).
+        assert ratio.max() <= config.acceleration_limit_ratio * (1 + 1e-6) + 1e-6
+        assert root.max() <= config.root_acceleration_limit_m_s2 * (1 + 1e-6) + 1e-6
+    assert _acceleration_ratios(batch)[0].max() > 0.99 * config.acceleration_limit_ratio
+    unbounded = Retargeter(
+        dataclasses.replace(config, acceleration_limit_ratio=float("inf"))
+    ).retarget(joints, 20.0)
+    assert _acceleration_ratios(unbounded.trajectory)[0].max() > 4.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "start_s"), [("omomo/sub10_largebox_049", 0.0), ("bvh/test2", 23.3)]
+)
+def test_real_clips_retargeted_pass_the_simulation_gate(name, start_s):
+    """An OMOMO clip (walking to a box) and 10 s of dance with kicks from a BVH file."""
+    clip = load_omomo(name) if name.startswith("omomo/") else load_bvh_clip(name)
+    first = int(start_s * clip.fps)
+    joints = clip.joints[first : first + int(10 * clip.fps) + 1]
+    report = SimChecker().check(Retargeter().retarget(joints, clip.fps).trajectory)
+    assert report.passed, report.summary()
 
 
 def test_feet_stay_on_the_ground_and_do_not_slide_in_contact(walk_result):
@@ -192,6 +237,9 @@ def test_streaming_rejects_non_finite_frames(walk_clip):
         {"velocity_limit_margin": 1.5},
         {"solver": "no-such-solver"},
         {"contact_height_m": float("nan")},
+        {"contact_blend_s": 0.0},
+        {"acceleration_limit_ratio": -1.0},
+        {"root_acceleration_limit_m_s2": float("nan")},
         {"min_human_height_m": 3.0},
     ],
 )

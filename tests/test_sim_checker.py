@@ -175,6 +175,20 @@ def test_work_limits_refuse_long_trajectories_and_enforce_the_time_budget(walk):
     assert "time_budget" in report.failed_names
 
 
+def test_work_beyond_the_limits_is_refused_never_reported_as_a_failed_motion(walk):
+    for config in (SimCheckConfig(max_duration_s=1.0), SimCheckConfig(time_budget_s=1e-3)):
+        report = SimChecker(config).check(walk)
+        assert report.state == "refused" and not report.passed
+        assert report.summary().startswith("REFUSED: ")
+        assert json.loads(report.to_json())["state"] == "refused"
+        assert SimReport.from_json(report.to_json()).state == "refused"
+    # A motion that fails a check is FAILED, even when the time budget ran out too.
+    report = SimChecker(SimCheckConfig(time_budget_s=1e-3)).check(corrupt(walk, "teleporting_root"))
+    assert report.state == "failed" and report.summary().startswith("FAILED: ")
+    assert {"root_speed", "time_budget"} <= set(report.failed_names)
+    assert SimChecker().check(walk).state == "passed"
+
+
 @pytest.mark.parametrize(
     "values",
     [

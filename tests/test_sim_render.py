@@ -68,6 +68,24 @@ def test_cli_exit_codes_say_failed_check_or_misuse(stand_file, tmp_path):
     assert missing.returncode == 2 and "error" in missing.stderr
 
 
+def test_cli_refuses_work_over_the_duration_limit_and_max_duration_raises_it(
+    stand_file, tmp_path
+):
+    limits = tmp_path / "limits.yaml"
+    limits.write_text("max_duration_s: 0.2\n")
+    report = tmp_path / "r.json"
+    refused = _run("check", str(stand_file), "--config", str(limits), "--report", str(report))
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert refused.stdout.startswith("REFUSED: work_limit")
+    assert json.loads(report.read_text())["state"] == "refused"
+    raised = _run("check", str(stand_file), "--config", str(limits), "--max-duration", "1")
+    assert raised.returncode == 0 and raised.stdout.startswith("PASSED")
+    hurried = _run("check", str(stand_file), "--time-budget", "0.000001")
+    assert hurried.returncode == 3 and "time_budget" in hurried.stdout
+    bad = _run("check", str(stand_file), "--max-duration", "-5")
+    assert bad.returncode == 2 and "max_duration_s" in bad.stderr
+
+
 HEAD_VIEW = """
 import numpy as np, sys
 from retargeting.g1 import g1_description

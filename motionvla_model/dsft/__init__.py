@@ -2,7 +2,7 @@
 
 | module | what it holds |
 |---|---|
-| ``dct`` | 1-second windows, their truncated DCT and the deblocking of window seams |
+| ``dct`` | 1-second windows, their truncated DCT and how windows are joined at their seams |
 | ``integer_bpe`` | byte-pair encoding over integer symbols |
 | ``tokenizer`` | ``DSFTTokenizer``: features ⇄ Base and Phys tokens, config, checkpoint |
 | ``baselines`` | the published whole-clip scheme and a FAST-style single stream, for comparison |
@@ -11,6 +11,7 @@
 
 from motionvla_model.dsft.tokenizer import (
     DecodedMotion,
+    DecodeOptions,
     DSFTCheckpointError,
     DSFTConfig,
     DSFTConfigError,
@@ -24,6 +25,7 @@ __all__ = [
     "DSFTConfig",
     "DSFTConfigError",
     "DSFTTokenizer",
+    "DecodeOptions",
     "DecodedMotion",
     "MotionTokens",
     "TokenBudget",

@@ -47,12 +47,14 @@ from tqdm import tqdm
 from motionvla_model.dsft.dct import (
     frame_windows,
     num_windows,
+    smooth_seams,
     smooth_window_boundaries,
     window_dct,
     window_idct,
 )
 from motionvla_model.dsft.integer_bpe import IntegerBPE, as_token_ids
 from motionvla_model.motion.features import features_to_joints
+from motionvla_model.motion.foot_contact import FootPlanting, plant_feet
 from motionvla_model.motion.layouts import FeatureLayout, UnknownLayoutError, get_layout
 from motionvla_model.motion.normalization import FeatureStats
 from motionvla_model.motion.skeleton import MotionShapeError, NonFiniteMotionError
@@ -62,6 +64,7 @@ __all__ = [
     "DSFTConfig",
     "DSFTConfigError",
     "DSFTTokenizer",
+    "DecodeOptions",
     "DecodedMotion",
     "MotionTokens",
     "TokenBudget",
@@ -72,6 +75,7 @@ CONFIG_FILE = "dsft.json"
 BASE_TOKENIZER_FILE = "base_tokenizer.json"
 PHYS_TOKENIZER_FILE = "phys_tokenizer.json"
 EXTENT_MARGIN = 3.0
+SEAMS = ("smooth", "deblock")
 
 
 class DSFTConfigError(ValueError):
@@ -170,6 +174,39 @@ class DSFTConfig:
 
 
 @dataclass(frozen=True)
+class DecodeOptions:
+    """How decoding turns coefficients into features; chosen when a tokenizer is loaded
+    or built, never saved with it (it changes no token's meaning).
+
+    ``seams``: ``"smooth"`` rebuilds the frames next to every window boundary of both
+    streams from the windows' interiors with a least-jerk smoothing spline
+    (:func:`~motionvla_model.dsft.dct.smooth_seams`), so seams show neither as steps nor
+    as acceleration spikes; ``"deblock"`` is the earlier decoder: only the Base
+    stream's step at each boundary is removed, over ``boundary_reach`` frames
+    (:func:`~motionvla_model.dsft.dct.smooth_window_boundaries`).
+    ``plant_feet``: HumanML3D features get their feet planted where their contact
+    channels (and the floor) say so (:func:`motionvla_model.motion.foot_contact.plant_feet`);
+    ``None`` leaves the joints as decoded. Other layouts are never changed.
+    :meth:`previous` decodes exactly as tokenizers did before these options existed.
+    """
+
+    seams: str = "smooth"
+    plant_feet: FootPlanting | None = field(default_factory=FootPlanting)
+
+    def __post_init__(self) -> None:
+        if self.seams not in SEAMS:
+            raise DSFTConfigError(f"seams must be one of {SEAMS}, got {self.seams!r}")
+        if self.plant_feet is not None and not isinstance(self.plant_feet, FootPlanting):
+            raise DSFTConfigError(
+                f"plant_feet must be a FootPlanting or None, got {self.plant_feet!r}"
+            )
+
+    @classmethod
+    def previous(cls) -> DecodeOptions:
+        return cls(seams="deblock", plant_feet=None)
+
+
+@dataclass(frozen=True)
 class MotionTokens:
     """Token ids of one motion: ``base`` then ``phys`` (int64), and coefficients clamped."""
 
@@ -245,12 +282,23 @@ class _StreamTransform:
         levels = np.clip(levels, -self.max_level, self.max_level).astype(np.int64)
         return levels.reshape(len(levels), -1)[:, self.order] + self.max_level, clamped
 
-    def reconstruct(self, symbols: np.ndarray) -> np.ndarray:
-        """Symbols ``[n, K * P]`` -> normalised windows ``[n, W, D_s]``."""
+    def coefficients(self, symbols: np.ndarray) -> np.ndarray:
+        """Symbols ``[n, K * P]`` -> DCT coefficients of the components ``[n, K, P]``."""
         levels = np.empty_like(symbols)
         levels[:, self.order] = symbols - self.max_level
-        coefficients = levels.reshape(len(levels), self.keep, -1) * self.steps
-        return (window_idct(coefficients, self.window_frames) @ self.basis.T) / self.weights
+        return levels.reshape(len(levels), self.keep, -1) * self.steps
+
+    def reconstruct(self, coefficients: np.ndarray, seams: str) -> np.ndarray:
+        """Coefficients ``[n, K, P]`` of one clip's consecutive windows -> normalised
+        frames ``[n W, D_s]``, the windows joined as ``seams`` says (see DecodeOptions)."""
+        windows = window_idct(coefficients, self.window_frames)
+        if seams == "smooth":
+            # Back in window shape for the projection: numpy multiplies a stack of small
+            # matrices without handing one large product to a multi-threaded BLAS, which
+            # is several times slower on a busy machine.
+            components = smooth_seams(windows.reshape(-1, windows.shape[2]), self.window_frames)
+            windows = components.reshape(windows.shape)
+        return ((windows @ self.basis.T) / self.weights).reshape(-1, len(self.dims))
 
     def to_dict(self) -> dict:
         return {
@@ -284,8 +332,10 @@ class DSFTTokenizer:
         base_bpe: IntegerBPE,
         phys_bpe: IntegerBPE,
         tokens_per_second: dict[str, float],
+        decode_options: DecodeOptions | None = None,
     ) -> None:
         self.config = config
+        self.decode_options = decode_options or DecodeOptions()
         self.stats = stats
         self.layout: FeatureLayout = get_layout(config.layout)
         self._streams = {"base": base, "phys": phys}
@@ -355,6 +405,13 @@ class DSFTTokenizer:
             for stream in streams
         }
         return cls(config, stats, streams["base"], streams["phys"], bpe["base"], bpe["phys"], rates)
+
+    def with_decode_options(self, options: DecodeOptions) -> DSFTTokenizer:
+        """The same tokenizer (shared state, same tokens) decoding with ``options``."""
+        return DSFTTokenizer(
+            self.config, self.stats, self._streams["base"], self._streams["phys"],
+            self._bpe["base"], self._bpe["phys"], self.tokens_per_second, options,
+        )  # fmt: skip
 
     # --------------------------------------------------------------- properties
 
@@ -504,25 +561,34 @@ class DSFTTokenizer:
                 (_fit(base, n, cfg.max_level), _fit(phys, n, cfg.max_level), last, repairs)
             )
 
-        z = np.zeros((sum(len(p[0]) for p in plans), cfg.window_frames, self.layout.dim))
-        for stream, index in (("base", 0), ("phys", 1)):
-            symbols = np.concatenate([p[index] for p in plans])
-            transform = self._streams[stream]
-            z[..., transform.dims] = transform.reconstruct(symbols)
+        seams = self.decode_options.seams
+        planting = self.decode_options.plant_feet if self.layout.name == "humanml3d" else None
+        coefficients = {
+            stream: self._streams[stream].coefficients(
+                np.concatenate([plan[index] for plan in plans])
+            )
+            for stream, index in (("base", 0), ("phys", 1))
+        }
         out, start = [], 0
         for base, _, last, repairs in plans:
             frames = (len(base) - 1) * cfg.window_frames + last
-            x = self.stats.denormalize(z[start : start + len(base)].reshape(-1, self.layout.dim))
+            z = np.zeros((len(base) * cfg.window_frames, self.layout.dim))
+            for stream, transform in self._streams.items():
+                clip = coefficients[stream][start : start + len(base)]
+                z[:, transform.dims] = transform.reconstruct(clip, seams)
             start += len(base)
-            base_dims = self.layout.base_dims
-            x = x[:frames]
-            x[:, base_dims] = smooth_window_boundaries(
-                x[:, base_dims], cfg.window_frames, cfg.boundary_reach
-            )
+            x = self.stats.denormalize(z)[:frames]
+            if seams == "deblock":
+                base_dims = self.layout.base_dims
+                x[:, base_dims] = smooth_window_boundaries(
+                    x[:, base_dims], cfg.window_frames, cfg.boundary_reach
+                )
             x = x.astype(np.float32)
             if not np.isfinite(x).all():
                 repairs.append("non-finite values replaced by the feature mean")
                 x = np.where(np.isfinite(x), x, self.stats.mean.astype(np.float32))
+            if planting is not None and with_phys:
+                x = plant_feet(x, planting, cfg.fps)
             if not with_phys:
                 repairs.append("Phys stream not decoded: dynamics at their training mean")
             out.append(DecodedMotion(features=x, num_frames=frames, repairs=repairs))
@@ -547,8 +613,13 @@ class DSFTTokenizer:
         return directory
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path) -> DSFTTokenizer:
-        """Load what :meth:`save_pretrained` wrote; :class:`DSFTCheckpointError` otherwise."""
+    def from_pretrained(
+        cls, directory: str | Path, decode_options: DecodeOptions | None = None
+    ) -> DSFTTokenizer:
+        """Load what :meth:`save_pretrained` wrote; :class:`DSFTCheckpointError` otherwise.
+
+        ``decode_options`` (default :class:`DecodeOptions`) applies to any saved tokenizer.
+        """
         directory = Path(directory)
         files = [directory / f for f in (CONFIG_FILE, BASE_TOKENIZER_FILE, PHYS_TOKENIZER_FILE)]
         missing = [f.name for f in files if not f.is_file()]
@@ -582,7 +653,10 @@ class DSFTTokenizer:
             raise DSFTCheckpointError(
                 f"{directory} holds a damaged DSFT tokenizer: {error}"
             ) from None
-        return cls(config, stats, streams["base"], streams["phys"], bpe["base"], bpe["phys"], rates)
+        return cls(
+            config, stats, streams["base"], streams["phys"], bpe["base"], bpe["phys"], rates,
+            decode_options,
+        )  # fmt: skip
 
 
 def _load_stream(saved: dict, config: DSFTConfig, stream: str) -> _StreamTransform:

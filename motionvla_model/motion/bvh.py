@@ -7,16 +7,39 @@ Rotation channels compose as intrinsic rotations in the order they are listed
 (``Zrotation Yrotation Xrotation`` -> ``R = Rz·Ry·Rx``), and position channels
 replace the joint's offset, as in the BVH format description.
 
-**Joint mapping.** Names are matched after dropping namespace prefixes (``mixamorig:``)
-and separators; the side comes from a ``Left``/``Right``/``L``/``R`` prefix or a
-``.L``/``_R`` suffix. This covers LAFAN1 (``LeftUpLeg``, ``LeftToe``…), Mixamo
-(``mixamorig:LeftToeBase``…), CMU conversions (``LHipJoint``, ``LowerBack``…) and
-Blender rigs (``thigh.L``, ``forearm.L``…). ``Shoulder``/``collar``/``clavicle`` is
-SMPL's collar and ``Arm``/``upper_arm`` its shoulder. A missing hand or toe joint is
-taken from the End Site of the forearm or foot. SMPL's three spine joints come from
-the joints strictly between the root and the neck: used directly when there are
-exactly three, otherwise placed along that polyline at the SMPL proportions (23 %,
-49 % and 60 % of the pelvis-to-neck length).
+**Joint mapping.** A name is split into words (``LeftUpLeg`` → left, up, leg;
+``LHipJoint`` → L, hip, joint; ``upper_arm.L``; ``Bip01_L_Toe0``) after dropping a rig
+prefix (a ``mixamorig:`` namespace, 3ds Max Biped's ``Bip01``/``Bip001``, ``CC_Base_``);
+a leading or trailing ``Left``/``Right``/``L``/``R`` word is the side and the remaining
+words, joined, the base name that decides the role. Conventions covered (each tested):
+
+- LAFAN1: ``LeftUpLeg``, ``LeftLeg``, ``LeftFoot``, ``LeftToe``; ``LeftShoulder``,
+  ``LeftArm``, ``LeftForeArm``, ``LeftHand``; ``Spine``, ``Spine1``, ``Spine2``;
+- Mixamo: the same with ``mixamorig:`` and ``LeftToeBase``;
+- CMU, MotionBuilder conversion: LAFAN1's limbs below ``LHipJoint``; ``LowerBack``,
+  ``Spine``, ``Spine1``, ``Neck``, ``Neck1``;
+- CMU, Daz conversion: ``lThigh``, ``lShin``, ``lFoot`` (below ``lButtock``);
+  ``lCollar``, ``lShldr``, ``lForeArm``, ``lHand``; ``hip``, ``abdomen``, ``chest``;
+- the classic convention: ``LeftHip``, ``LeftKnee``, ``LeftAnkle``; ``LeftCollar``,
+  ``LeftShoulder``, ``LeftElbow``, ``LeftWrist``; ``Chest``, ``Chest2``;
+- Rokoko: ``LeftThigh``, ``LeftShin``, ``LeftFoot``, ``LeftToe``; ``LeftShoulder``,
+  ``LeftArm``, ``LeftForeArm``, ``LeftHand``; ``Spine1`` … ``Spine4``;
+- Truebones (3ds Max Biped): ``Bip01_L_Thigh``, ``Bip01_L_Calf``, ``Bip01_L_Foot``,
+  ``Bip01_L_Toe0``; ``Bip01_L_Clavicle``, ``Bip01_L_UpperArm``, ``Bip01_L_Forearm``,
+  ``Bip01_L_Hand``; ``Bip01_Pelvis``, ``Bip01_Spine``, ``Bip01_Spine1``;
+- Blender (Rigify-style): ``thigh.L``, ``shin.L``, ``foot.L``; ``shoulder.L``,
+  ``upper_arm.L``, ``forearm.L``, ``hand.L``; ``spine`` ….
+
+``Shoulder`` is the collar unless a ``Collar`` or ``Clavicle`` joint exists, in which
+case it is the shoulder (Mixamo's ``LeftShoulder`` is the clavicle and ``LeftArm`` the
+shoulder; the classic convention's ``LeftCollar`` is the clavicle and ``LeftShoulder``
+the shoulder). A missing hand or toe joint is taken from the End Site of the forearm or
+foot. The pelvis is a side-less ``Pelvis`` joint where there is one (Biped rigs put it
+under a ``Bip01`` root), else the root. SMPL's three spine joints come from the joints
+strictly between the pelvis and the neck: used directly when there are exactly three
+(none sitting on its parent), otherwise placed along that polyline at the SMPL
+proportions (23 %, 49 % and 60 % of the pelvis-to-neck length). A rig that lacks a
+role fails with the list of what is missing and the joints the file has.
 
 **Units.** The scale that makes thigh + shin (rest offsets) closest to 0.85 m among
 metres, centimetres, millimetres and inches is applied, unless ``scale`` is given.
@@ -73,22 +96,27 @@ class BvhMotion:
 
 
 _TOKEN = re.compile(r"\S+")
-_SIDE_PREFIX = re.compile(r"^(left|right)(.*)$")
-_SIDE_SHORT_PREFIX = re.compile(r"^(l|r)[_.\s-](.*)$")
-_SIDE_SUFFIX = re.compile(r"^(.*?)[_.\s-](l|r|left|right)$")
-_CMU_SIDE = re.compile(r"^([LR])([A-Z].*)$")  # LHipJoint, RThumb
+# Words of a joint name: "LeftUpLeg" -> Left Up Leg, "LHipJoint" -> L Hip Joint,
+# "upper_arm.L" -> upper arm L, "Bip01_L_Toe0" -> Bip 01 L Toe 0.
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+# Rig-wide prefixes that carry no meaning for the joint: Mixamo's namespace (also
+# without its colon), 3ds Max Biped's "Bip01"/"Bip001" (Truebones and other Biped
+# exports), Character Creator's "CC_Base_".
+_RIG_PREFIX = re.compile(r"^(?i:mixamorig\d*|bip\d+|cc_base)(?=[^a-z]|$)[_.\s-]*")
+_SIDES = {"left": "l", "l": "l", "right": "r", "r": "r"}
 
 # Role -> accepted base names (side removed, lower case, no separators), by priority.
 _SIDED_ROLES: dict[str, tuple[str, ...]] = {
     "hip": ("upleg", "thigh", "upperleg", "hip"),
-    "knee": ("leg", "shin", "lowerleg", "knee", "calf"),
+    "knee": ("leg", "shin", "lowerleg", "lowleg", "knee", "calf"),
     "ankle": ("foot", "ankle"),
-    "foot": ("toebase", "toe", "toes", "ball"),
-    "collar": ("shoulder", "collar", "clavicle"),
-    "shoulder": ("arm", "upperarm"),
-    "elbow": ("forearm", "lowerarm", "elbow"),
+    "foot": ("toebase", "toe", "toes", "toe0", "ball"),
+    "collar": ("collar", "clavicle", "shoulder"),
+    "shoulder": ("arm", "upperarm", "uparm", "shldr", "shoulder"),
+    "elbow": ("forearm", "lowerarm", "lowarm", "elbow"),
     "wrist": ("hand", "wrist"),
 }
+_PELVIS_NAMES = ("pelvis", "hips", "hip")
 _NECK_NAMES = ("neck", "neck1")
 _HEAD_NAMES = ("head", "face")
 # Along the pelvis->neck polyline, SMPL's spine1/2/3 sit at these fractions of its length
@@ -214,26 +242,27 @@ def forward_kinematics(skeleton: BvhSkeleton) -> np.ndarray:
 
 
 def _side_and_base(name: str) -> tuple[str | None, str]:
-    short = name.rsplit(":", 1)[-1]
-    lower = short.lower()
-    side, base = None, lower
-    if match := _SIDE_PREFIX.match(lower):
-        side, base = match.group(1)[0], match.group(2)
-    elif match := _SIDE_SHORT_PREFIX.match(lower):
-        side, base = match.group(1), match.group(2)
-    elif match := _SIDE_SUFFIX.match(lower):
-        side, base = match.group(2)[0], match.group(1)
-    elif match := _CMU_SIDE.match(short):
-        side, base = match.group(1).lower(), match.group(2).lower()
-    return side, re.sub(r"[^a-z0-9]", "", base)
+    """(side ``"l"``/``"r"`` or None, base) of a joint name; see the module docstring."""
+    short = _RIG_PREFIX.sub("", name.rsplit(":", 1)[-1])
+    words = [w.lower() for w in _WORD.findall(short)]
+    side = None
+    for at in (0, -1):  # a side word leads ("LeftArm", "L_Thigh") or trails ("thigh.L")
+        if len(words) > 1 and words[at] in _SIDES:
+            side = _SIDES[words.pop(at)]
+            break
+    return side, "".join(words)
 
 
 def _find(
-    index: dict[tuple[str | None, str], int], side: str | None, bases: tuple[str, ...]
+    index: dict[tuple[str | None, str], int],
+    side: str | None,
+    bases: tuple[str, ...],
+    taken: frozenset[int] = frozenset(),
 ) -> int | None:
     for base in bases:
-        if (side, base) in index:
-            return index[(side, base)]
+        j = index.get((side, base))
+        if j is not None and j not in taken:
+            return j
     return None
 
 
@@ -278,11 +307,14 @@ def _map_to_smpl22(
     for j, name in enumerate(skeleton.names):
         if not name.endswith("/end"):
             index.setdefault(_side_and_base(name), j)
-    chosen: dict[str, int] = {"pelvis": 0}
+    pelvis = _find(index, None, ("pelvis",))
+    chosen: dict[str, int] = {"pelvis": 0 if pelvis is None else pelvis}
     missing = []
     for side_name, side in (("left", "l"), ("right", "r")):
         for role, bases in _SIDED_ROLES.items():
-            j = _find(index, side, bases)
+            # The collar is found first, so "Shoulder" is the shoulder where a
+            # Collar or Clavicle joint exists and the collar (Mixamo) where none does.
+            j = _find(index, side, bases, frozenset(chosen.values()))
             if j is None and role in ("wrist", "foot"):
                 parent_role = "elbow" if role == "wrist" else "ankle"
                 parent = chosen.get(f"{side_name}_{parent_role}")
@@ -302,9 +334,12 @@ def _map_to_smpl22(
             f"cannot map this skeleton onto SMPL-22: no joint for {', '.join(missing)}; "
             f"the file has {list(n for n in skeleton.names if not n.endswith('/end'))}"
         )
-    spine_path = _path_between(skeleton.parents, 0, chosen["neck"])
+    spine_path = _path_between(skeleton.parents, chosen["pelvis"], chosen["neck"])
     if not spine_path:
-        raise BvhImportError(f"the neck {skeleton.names[chosen['neck']]} is not under the root")
+        raise BvhImportError(
+            f"the neck {skeleton.names[chosen['neck']]} is not under the pelvis "
+            f"{skeleton.names[chosen['pelvis']]}"
+        )
     joints = np.zeros((len(positions), 22, 3))
     mapping: dict[str, str] = {}
     # Sided roles are named "left_<role>", which are SMPL-22 names.
@@ -313,7 +348,10 @@ def _map_to_smpl22(
         mapping[name] = skeleton.names[j]
     between = spine_path[1:-1]
     spine_ids = [SMPL22_JOINT_NAMES.index(n) for n in ("spine1", "spine2", "spine3")]
-    if len(between) == 3:
+    # Three joints in between are SMPL's own spine, unless one sits on its parent
+    # (a zero rest offset, as Biped rigs have), which would make a zero-length bone.
+    separate = all(np.linalg.norm(skeleton.offsets[j]) > 1e-6 for j in spine_path[1:])
+    if len(between) == 3 and separate:
         joints[:, spine_ids] = positions[:, between]
         for n, j in zip(("spine1", "spine2", "spine3"), between, strict=True):
             mapping[n] = skeleton.names[j]
