@@ -66,10 +66,14 @@ def test_zeroing_rejects_ids_outside_the_vocabulary(pruned_model):
 
 
 def test_a_modified_tokenizer_cannot_be_saved_by_reference(tmp_path):
+    import copy
+
     model = build_tiny_motionvla(seed=4)
-    model.tokenizer.add_tokens(["<|not_in_qwen|>"])
+    # A copy: models built in one process share their tokenizer, which must stay intact.
+    tokenizer = copy.deepcopy(model.tokenizer)
+    tokenizer.add_tokens(["<|not_in_qwen|>"])
     with pytest.raises(TextTokenizerError, match="compact=False"):
-        write_tokenizer_reference(model.tokenizer, model.token_map, tmp_path)
+        write_tokenizer_reference(tokenizer, model.token_map, tmp_path)
 
 
 def test_reference_of_another_vocabulary_size_is_refused(compact_dir, tmp_path):
