@@ -140,6 +140,15 @@ class SceneObject:
         """How a command names it: ``"red box"``."""
         return f"{self.colour} {self.shape}"
 
+    def seen_from_start(self) -> tuple[float, float]:
+        """``(distance_m, bearing_deg)`` of the object's centre from the standing G1.
+
+        The G1 starts at the world origin facing +x: the distance is on the floor and the
+        bearing the turn that faces the object (positive: to the left).
+        """
+        x, y = self.position[0], self.position[1]
+        return math.hypot(x, y), math.degrees(math.atan2(y, x))
+
     def floor_distance(self, x: float, y: float) -> float:
         """Distance on the floor from ``(x, y)`` to the object's footprint (0 inside it).
 

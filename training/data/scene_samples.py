@@ -88,8 +88,7 @@ def object_plan(obj: Any) -> ScenePlan:
     The G1 stands at the world origin facing +x; the plan's distance is the ground
     distance to the object's centre and its bearing the turn that faces it (left > 0).
     """
-    x, y = float(obj.position[0]), float(obj.position[1])
-    return ScenePlan(obj.label, math.hypot(x, y), math.degrees(math.atan2(y, x)))
+    return ScenePlan(obj.label, *obj.seen_from_start())
 
 
 def scene_captions(action: str, label: str) -> list[str]:
