@@ -91,6 +91,8 @@ class CommandOutcome:
     metrics: dict[str, Any] = field(default_factory=dict)
     video: str | None = None
     video_written: bool | None = None
+    # The model's grounded plan, scored by sim_check against the scene (plan_check).
+    plan: dict[str, Any] | None = None
 
 
 class DemoClient:
@@ -243,6 +245,7 @@ class DemoClient:
         stamp = status["stamp_ns"]
         outcome.source = status.get("source", "")
         outcome.frames, outcome.duration_s = status.get("frames"), status.get("duration_s")
+        outcome.plan = status.get("plan")
         outcome.to_trajectory_s = round(arrived - sent, 3)
         verdict = self._wait(lambda: self.reports.get(stamp), deadline)
         if verdict is None:
@@ -253,6 +256,7 @@ class DemoClient:
         outcome.passed, outcome.forwarded = report["passed"], report["forwarded"]
         outcome.reason = report.get("reason", "")
         outcome.metrics = report.get("report", {}).get("metrics", {})
+        outcome.plan = report.get("plan") or outcome.plan
         outcome.video = report.get("video")
         if outcome.video:
             verdict = "PASSED" if outcome.passed else "FAILED"
@@ -290,6 +294,23 @@ def _save_frame(msg, path: Path) -> None:
     Image.fromarray(imgmsg_to_rgb8(msg)).save(path)
 
 
+def _plan_cell(plan: dict[str, Any] | None) -> str:
+    """The plan as the model wrote it, then how far it is from the scene's truth."""
+    if not plan:
+        return "-"
+    if "target_in_scene" not in plan:
+        return plan["text"]
+    if not plan["target_in_scene"]:
+        return f"{plan['text']} (no {plan['target']} in the scene)"
+    cell = (
+        f"{plan['text']} (off by {plan['distance_error_m']:.2f} m, "
+        f"{plan['bearing_error_deg']:.0f}°)"
+    )
+    if plan.get("end_distance_m") is not None:
+        cell += f"; ends {plan['end_distance_m']:.2f} m from it"
+    return cell
+
+
 def _markdown(summary: dict[str, Any]) -> str:
     lines = [
         "# MotionVLA-ROS demo",
@@ -301,16 +322,16 @@ def _markdown(summary: dict[str, Any]) -> str:
         "",
         "![head camera](head_camera.png)",
         "",
-        "| command | result | camera frame | source | frames | to trajectory (s) "
+        "| command | result | camera frame | plan | source | frames | to trajectory (s) "
         "| to verdict (s) | verdict | video |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o in summary["commands"]:
         verdict = {True: "PASSED", False: "FAILED", None: "-"}[o["passed"]]
         video = f"[{Path(o['video']).name}](videos/{Path(o['video']).name})" if o["video"] else "-"
         lines.append(
             f"| {o['command']} | {o['state']} | {'yes' if o['image_stamp_ns'] else 'none'} "
-            f"| {o['source'] or '-'} | {o['frames'] or '-'} "
+            f"| {_plan_cell(o['plan'])} | {o['source'] or '-'} | {o['frames'] or '-'} "
             f"| {o['to_trajectory_s'] or '-'} | {o['to_verdict_s'] or '-'} | {verdict} | {video} |"
         )
     voice = summary.get("voice")

@@ -10,7 +10,9 @@ true object places, scores it:
 * ``distance_error_m`` = ``|d_plan - d_true|`` and ``bearing_error_deg`` =
   ``|wrap(b_plan - b_true)|``, where ``d`` is the floor distance from the standing G1 (at
   the origin, facing +x) to the object's centre and ``b`` the turn that faces it
-  (positive to the left, :meth:`sim.scene.SceneObject.seen_from_start`).
+  (positive to the left, :meth:`sim.scene.SceneObject.seen_from_start`);
+* ``end_distance_m``: where the robot's root ends, on the floor, from the named object's
+  footprint (0 inside it): whether "walk to the red box" got there.
 
 A plan is a claim about an image; this turns it into a number a person can check before
 the robot moves.
@@ -44,6 +46,7 @@ class PlanScore:
     target_in_scene: bool
     distance_error_m: float | None = None
     bearing_error_deg: float | None = None
+    end_distance_m: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,20 +54,26 @@ class PlanScore:
             "target_in_scene": self.target_in_scene,
             "distance_error_m": self.distance_error_m,
             "bearing_error_deg": self.bearing_error_deg,
+            "end_distance_m": self.end_distance_m,
         }
 
 
-def score_plan(plan: ScenePlan, scene: Any | None) -> PlanScore:
-    """``plan`` against ``scene`` (a :class:`sim.scene.SceneDescription`, None: bare floor)."""
+def score_plan(
+    plan: ScenePlan, scene: Any | None, end_xy: tuple[float, float] | None = None
+) -> PlanScore:
+    """``plan`` against ``scene`` (a :class:`sim.scene.SceneDescription`, None: bare floor);
+    ``end_xy`` is where the robot's root ends (world frame), when known."""
     objects = [] if scene is None else [o for o in scene.objects if o.label == plan.target]
     if not objects:
         return PlanScore(plan, target_in_scene=False)
-    distance, bearing = objects[0].seen_from_start()  # scenes never repeat a label
+    target = objects[0]  # scenes never repeat a label
+    distance, bearing = target.seen_from_start()
     return PlanScore(
         plan,
         target_in_scene=True,
         distance_error_m=round(abs(plan.distance_m - distance), 3),
         bearing_error_deg=round(abs((plan.bearing_deg - bearing + 180.0) % 360.0 - 180.0), 2),
+        end_distance_m=None if end_xy is None else round(target.floor_distance(*end_xy), 3),
     )
 
 

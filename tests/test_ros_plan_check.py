@@ -25,6 +25,14 @@ def test_the_true_plan_scores_zero_and_errors_are_measured():
     assert exact.target_in_scene and exact.distance_error_m == 0 and exact.bearing_error_deg == 0
     off = score_plan(ScenePlan(target.label, distance + 0.5, bearing - 10), scene)
     assert off.distance_error_m == pytest.approx(0.5) and off.bearing_error_deg == pytest.approx(10)
+    assert off.end_distance_m is None
+    ended = score_plan(
+        ScenePlan(target.label, distance, bearing), scene, end_xy=target.position[:2]
+    )
+    assert ended.end_distance_m == 0.0
+    assert score_plan(exact.plan, scene, end_xy=(0.0, 0.0)).end_distance_m == pytest.approx(
+        target.floor_distance(0.0, 0.0), abs=1e-3
+    )
     assert off.to_dict()["text"] == ScenePlan(target.label, distance + 0.5, bearing - 10).text()
 
 
