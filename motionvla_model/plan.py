@@ -26,8 +26,10 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from transformers import PreTrainedTokenizerBase
+if TYPE_CHECKING:  # a plan is read and written without loading transformers
+    from transformers import PreTrainedTokenizerBase
 
 __all__ = ["PlanFormatError", "PlanGrammar", "ScenePlan"]
 

@@ -188,6 +188,7 @@ class GenerationWorker:
                 duration_s=round(result.trajectory.duration_s, 3),
                 timings_ms={k: round(v, 1) for k, v in result.timings_ms.items()},
                 repairs=result.repairs,
+                plan=None if result.plan is None else result.plan.to_dict(),
                 elapsed_ms=elapsed_ms(),
                 **published,
             )

@@ -8,6 +8,7 @@ Topics (relative names, remappable with ``--ros-args -r old:=new``):
 ``command``               std_msgs/String                        in: one command per message
 ``joint_trajectory``      trajectory_msgs/JointTrajectory        out: 29 joints, official order
 ``root_path``             nav_msgs/Path                          out: floating base, same stamp
+``motion_plan``           std_msgs/String (JSON)                 out: the model's plan, same stamp
 ``~/status``              std_msgs/String (JSON)                 out: request states, 1 Hz beat
 ``~/cancel``              std_srvs/Trigger                       service: stop current + pending
 ========================  =====================================  ==========================
@@ -45,6 +46,7 @@ from motionvla_ros.image_conversion import (
 from motionvla_ros.node_main import run_node
 from motionvla_ros.parameters import declare_config, param
 from motionvla_ros.pipeline import MotionRequest, MotionResult, make_pipeline
+from motionvla_ros.plan_check import plan_message
 from motionvla_ros.trajectory_messages import stamp_key, trajectory_to_msgs
 
 __all__ = ["GeneratorConfig", "MotionGeneratorNode", "main"]
@@ -111,6 +113,7 @@ class MotionGeneratorNode(Node):
         reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         self._trajectory_pub = self.create_publisher(JointTrajectory, "joint_trajectory", reliable)
         self._path_pub = self.create_publisher(Path, "root_path", reliable)
+        self._plan_pub = self.create_publisher(String, "motion_plan", reliable)
         self._status_pub = self.create_publisher(
             String, "~/status", QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         )
@@ -253,6 +256,8 @@ class MotionGeneratorNode(Node):
     def _publish_result(self, request: MotionRequest, result: MotionResult) -> dict[str, Any]:
         stamp = self.get_clock().now().to_msg()
         joints, path = trajectory_to_msgs(result.trajectory, stamp, self.config.frame_id)
+        if result.plan is not None:  # before the trajectory, so the gate has it when it checks
+            self._plan_pub.publish(String(data=plan_message(stamp_key(stamp), result.plan)))
         # The path goes first: a receiver that pairs by stamp then holds the joint
         # trajectory, the larger of the two, for the shortest time.
         self._path_pub.publish(path)

@@ -30,13 +30,16 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from motionvla_model.bundled import default_model_path
 from motionvla_model.motion.registry_data import fetch, names
 from retargeting.trajectory import G1Trajectory, load_reference_clip
+
+if TYPE_CHECKING:  # the clips backend never pays for the model's imports
+    from motionvla_model.plan import ScenePlan
 
 __all__ = [
     "CancelToken",
@@ -117,6 +120,8 @@ class MotionResult:
     source: str  # which model or clip produced it
     timings_ms: dict[str, float] = field(default_factory=dict)
     repairs: list[str] = field(default_factory=list)
+    # The model's grounded plan ("red box: 2.4 m, 30° left"), for a scene command.
+    plan: ScenePlan | None = None
 
 
 # progress(stage, fraction in [0, 1])
@@ -286,6 +291,7 @@ class ModelPipeline(MotionPipeline):
                 "retarget": (time.perf_counter() - generated) * 1e3,
             },
             repairs=[*motion.repairs, *motion.notes],
+            plan=motion.plan,
         )
 
 
