@@ -17,6 +17,7 @@ both whether the command was obeyed and whether the motion would be let through.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -50,17 +51,24 @@ def _yaw(quat_wxyz: np.ndarray) -> float:
 class G1SceneJudge:
     """Judges motions in scenes; simulator models are built once per scene and reused."""
 
+    # An evaluation judges each scene twice (its own image, then another scene's); a
+    # compiled scene holds ~140 MB, so only the last few are kept (a quick run's all).
+    KEPT_SCENES = 4
+
     def __init__(self, reach_m: float = REACH_M, face_deg: float = FACE_DEG) -> None:
         self.reach_m = reach_m
         self.face_deg = face_deg
-        self._checkers: dict[str, Any] = {}
+        self._checkers: OrderedDict[str, Any] = OrderedDict()
 
     def _checker(self, scene: Any) -> Any:
         from sim.checker import SimChecker
 
         key = repr(scene.to_dict())
         if key not in self._checkers:
-            self._checkers = {key: SimChecker(scene=scene)}  # scenes rarely repeat: keep one
+            self._checkers[key] = SimChecker(scene=scene)
+            while len(self._checkers) > self.KEPT_SCENES:
+                self._checkers.popitem(last=False)
+        self._checkers.move_to_end(key)
         return self._checkers[key]
 
     def judge(self, joints: np.ndarray, fps: float, params: dict[str, Any]) -> G1SceneOutcome:
