@@ -85,7 +85,7 @@ def _phase2() -> PhaseConfig:
     # alone) instead of the whole label (docs/training.md).
     return phase2_defaults().replace(
         learning_rate=1e-3,
-        max_steps=3000,
+        max_steps=4000,
         batch_size=16,
         vision="full",
         language_model="full",
