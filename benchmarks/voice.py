@@ -17,8 +17,9 @@ in its own process. Measured:
   the same motions as what was said, the connector aside ("X then Y" heard as "X and
   then Y"; :meth:`~motionvla_ros.voice_grammar.CommandGrammar.command_sequences`). It is
   not ``exact_match``: the text sent differs, the motion sequence does not;
-* ``wrong_command_rate``: in-grammar utterances sent as a *different* command (any
-  difference, the connector included);
+* ``wrong_command_rate``: in-grammar utterances (clean and noisy) sent as a *different*
+  command (any difference, the connector included); ``wrong_command_rate_noisy``: the
+  same in noise alone;
 * ``by_threshold``: the three rates for other ``min_confidence`` values (the node runs
   with 0 and the threshold is applied here to its transcripts);
 * ``vad``: WebRTC vs Silero on the same streams (no ROS, clean and at 10 dB SNR):
@@ -128,8 +129,10 @@ class VoiceNodeSession:
     """A ``voice_command`` process and a probe that speaks to it and reads what it heard."""
 
     def __init__(
-        self, domain: int, log: Path, rate: int = 16000, min_confidence: float | None = 0.0
-    ) -> None:
+        self, domain: int, log: Path, rate: int = 16000, min_confidence: float | None = 0.0,
+        parameters: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
+        """``parameters``: more ``name:=value`` for the node."""
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from std_msgs.msg import String, UInt8MultiArray
 
@@ -140,7 +143,8 @@ class VoiceNodeSession:
         self.node = NodeProcess(
             "motionvla_ros.voice_command", domain,
             ["--params-file", str(ROOT / "config" / "motionvla.yaml"), "-p", f"sample_rate:={rate}",
-             *(["-p", f"min_confidence:={min_confidence}"] if min_confidence is not None else [])],
+             *(["-p", f"min_confidence:={min_confidence}"] if min_confidence is not None else []),
+             *(arg for parameter in parameters for arg in ("-p", parameter))],
             log,
         )  # fmt: skip
         self.probe = Probe(domain, "voice_probe")
@@ -196,8 +200,9 @@ def score(results: dict[str, list], threshold: float, grammar) -> dict[str, floa
             for said, ts in pairs
         ]))  # fmt: skip
 
-    wrong = [bool(_accepted(ts, threshold)) and _accepted(ts, threshold) != [said]
-             for said, ts in results["clean"] + results["noisy"]]  # fmt: skip
+    def wrong(pairs):
+        return [bool(_accepted(ts, threshold)) and _accepted(ts, threshold) != [said]
+                for said, ts in pairs]  # fmt: skip
     return {
         "exact_match": round(exact(results["clean"]), 4),
         "exact_match_noisy": round(exact(results["noisy"]), 4),
@@ -205,7 +210,8 @@ def score(results: dict[str, list], threshold: float, grammar) -> dict[str, floa
         "same_command_sequence_noisy": round(same_sequence(results["noisy"]), 4),
         "out_of_grammar_rejected": round(
             float(np.mean([not _accepted(ts, threshold) for _, ts in results["oog"]])), 4),
-        "wrong_command_rate": round(float(np.mean(wrong)), 4),
+        "wrong_command_rate": round(float(np.mean(wrong(results["clean"] + results["noisy"]))), 4),
+        "wrong_command_rate_noisy": round(float(np.mean(wrong(results["noisy"]))), 4),
     }  # fmt: skip
 
 
