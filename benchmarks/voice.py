@@ -13,14 +13,21 @@ in its own process. Measured:
 * ``end_of_speech_to_command_ms`` (p50/p95): audio streamed in real time in 100 ms
   messages; from publishing the message holding the last speech sample to receiving
   the command (includes the VAD's ``end_silence_ms`` wait);
-* ``wrong_command_rate``: in-grammar utterances sent as a *different* command;
+* ``same_command_sequence`` (and ``_noisy``): utterances sent as one command that asks for
+  the same motions as what was said, the connector aside ("X then Y" heard as "X and
+  then Y"; :meth:`~motionvla_ros.voice_grammar.CommandGrammar.command_sequences`). It is
+  not ``exact_match``: the text sent differs, the motion sequence does not;
+* ``wrong_command_rate``: in-grammar utterances (clean and noisy) sent as a *different*
+  command (any difference, the connector included); ``wrong_command_rate_noisy``: the
+  same in noise alone;
 * ``by_threshold``: the three rates for other ``min_confidence`` values (the node runs
   with 0 and the threshold is applied here to its transcripts);
 * ``vad``: WebRTC vs Silero on the same streams (no ROS, clean and at 10 dB SNR):
-  utterances cut as one segment holding all of their speech, false segments in 60 s of
-  white noise and of silence, and CPU time per second of audio.
+  utterances cut as one segment holding all of their speech, CPU time per second of
+  audio, and false segments per minute in 60 s (``--quick``: 20 s) of white noise and
+  of silence.
 
-    .venv/bin/python benchmarks/voice.py --quick     # < 60 s on an idle machine (few samples)
+    .venv/bin/python benchmarks/voice.py --quick     # < 60 s (few samples: a smoke test)
     .venv/bin/python benchmarks/voice.py             # 150 commands, 150 noisy, 40 others
 
 The last line of output is one JSON object.
@@ -29,6 +36,8 @@ The last line of output is one JSON object.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
 import sys
@@ -42,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from motionvla_ros.audio_input import StreamResampler  # noqa: E402
 from motionvla_ros.speech_synthesis import Voice, synthesize  # noqa: E402
-from motionvla_ros.voice_grammar import command_text, spoken_form  # noqa: E402
+from motionvla_ros.voice_grammar import CommandGrammar, command_text, spoken_form  # noqa: E402
 
 DOMAIN = 125
 CHUNK_S = 0.1
@@ -83,6 +92,18 @@ def spoken_commands(seed: int, count: int) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=512)
+def _speech(text: str, voice: Voice, rate: int) -> np.ndarray:
+    """``text`` spoken by ``voice`` at ``rate`` Hz, 100 ms of silence after it; cached: the
+    benchmark and the tests say the same sentences clean, in noise and streamed in real time."""
+    speech, native = synthesize(text, voice)
+    speech = StreamResampler(native, rate).process(
+        np.concatenate([speech, np.zeros(native // 10, np.int16)])
+    )
+    speech.flags.writeable = False  # shared between callers
+    return speech
+
+
 def utterance_audio(
     text: str, voice: Voice, rng: np.random.Generator, rate: int = 16000,
     snr_db: float | None = None, silence_s: tuple[float, float] = (0.3, 0.8),
@@ -90,10 +111,7 @@ def utterance_audio(
     """``text`` spoken by ``voice`` at ``rate`` Hz with silence around it (white noise at
     ``snr_db`` over the speech's power, if given); returns (samples, index where the
     speech ends)."""  # fmt: skip
-    speech, native = synthesize(text, voice)
-    speech = StreamResampler(native, rate).process(
-        np.concatenate([speech, np.zeros(native // 10, np.int16)])
-    ).astype(np.float64)
+    speech = _speech(text, voice, rate).astype(np.float64)
     lead, trail = (int(s * rate) for s in silence_s)
     audio = np.concatenate([np.zeros(lead), speech, np.zeros(trail)])
     if snr_db is not None:
@@ -111,8 +129,10 @@ class VoiceNodeSession:
     """A ``voice_command`` process and a probe that speaks to it and reads what it heard."""
 
     def __init__(
-        self, domain: int, log: Path, rate: int = 16000, min_confidence: float | None = 0.0
-    ) -> None:
+        self, domain: int, log: Path, rate: int = 16000, min_confidence: float | None = 0.0,
+        parameters: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
+        """``parameters``: more ``name:=value`` for the node."""
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from std_msgs.msg import String, UInt8MultiArray
 
@@ -123,7 +143,8 @@ class VoiceNodeSession:
         self.node = NodeProcess(
             "motionvla_ros.voice_command", domain,
             ["--params-file", str(ROOT / "config" / "motionvla.yaml"), "-p", f"sample_rate:={rate}",
-             *(["-p", f"min_confidence:={min_confidence}"] if min_confidence is not None else [])],
+             *(["-p", f"min_confidence:={min_confidence}"] if min_confidence is not None else []),
+             *(arg for parameter in parameters for arg in ("-p", parameter))],
             log,
         )  # fmt: skip
         self.probe = Probe(domain, "voice_probe")
@@ -136,7 +157,7 @@ class VoiceNodeSession:
             String, "command", lambda m: self.commands.append((time.perf_counter(), m.data)),
             reliable,
         )  # fmt: skip
-        self._wait = wait_for
+        self.wait = wait_for
         wait_for(lambda: self.audio.get_subscription_count() > 0, 60, "voice_command")
         wait_for(lambda: self.status, 30, "voice_command's heartbeat")
 
@@ -146,11 +167,11 @@ class VoiceNodeSession:
         for chunk in chunks(audio, self.rate):
             self.audio.publish(self._msg(data=chunk))
         try:
-            self._wait(lambda: len(self.transcripts) > first, timeout_s, "a transcript")
+            self.wait(lambda: len(self.transcripts) > first, timeout_s, "a transcript")
         except TimeoutError:  # the detector still hears speech: end it with silence
             for chunk in chunks(np.zeros(2 * self.rate, np.int16), self.rate):
                 self.audio.publish(self._msg(data=chunk))
-            self._wait(lambda: len(self.transcripts) > first, timeout_s, "a transcript")
+            self.wait(lambda: len(self.transcripts) > first, timeout_s, "a transcript")
         time.sleep(0.05)  # a second transcript, had the detector split the utterance
         return self.transcripts[first:]
 
@@ -165,25 +186,40 @@ def _accepted(transcripts: list[dict], threshold: float) -> list[str]:
             if t["accepted"] and t["confidence"] >= threshold]  # fmt: skip
 
 
-def score(results: dict[str, list], threshold: float) -> dict[str, float]:
-    """Rates at ``threshold`` from (said, transcripts) pairs."""
+def score(results: dict[str, list], threshold: float, grammar) -> dict[str, float]:
+    """Rates at ``threshold`` from (said, transcripts) pairs (``grammar``: a
+    :class:`~motionvla_ros.voice_grammar.CommandGrammar`, to read command sequences)."""
 
     def exact(pairs):
         return float(np.mean([_accepted(ts, threshold) == [said] for said, ts in pairs]))
 
-    wrong = [bool(_accepted(ts, threshold)) and _accepted(ts, threshold) != [said]
-             for said, ts in results["clean"] + results["noisy"]]  # fmt: skip
+    def same_sequence(pairs):  # one command sent, the same motions whatever the connector
+        return float(np.mean([
+            len(sent := _accepted(ts, threshold)) == 1
+            and bool(grammar.command_sequences(sent[0]) & grammar.command_sequences(said))
+            for said, ts in pairs
+        ]))  # fmt: skip
+
+    def wrong(pairs):
+        return [bool(_accepted(ts, threshold)) and _accepted(ts, threshold) != [said]
+                for said, ts in pairs]  # fmt: skip
     return {
         "exact_match": round(exact(results["clean"]), 4),
         "exact_match_noisy": round(exact(results["noisy"]), 4),
+        "same_command_sequence": round(same_sequence(results["clean"]), 4),
+        "same_command_sequence_noisy": round(same_sequence(results["noisy"]), 4),
         "out_of_grammar_rejected": round(
             float(np.mean([not _accepted(ts, threshold) for _, ts in results["oog"]])), 4),
-        "wrong_command_rate": round(float(np.mean(wrong)), 4),
+        "wrong_command_rate": round(float(np.mean(wrong(results["clean"] + results["noisy"]))), 4),
+        "wrong_command_rate_noisy": round(float(np.mean(wrong(results["noisy"]))), 4),
     }  # fmt: skip
 
 
-def evaluate_vads(utterances: list[np.ndarray], ends: list[int], rng) -> dict[str, dict]:
-    """Cut one stream of ``utterances`` (1 s gaps) with each VAD (see the module doc)."""
+VAD_NAMES = ("webrtc", "silero")
+
+
+def evaluate_vads(utterances: list[np.ndarray], ends: list[int]) -> dict[str, dict]:
+    """Cut one stream of ``utterances`` with each VAD (see the module doc)."""
     from motionvla_ros.voice_activity import UtteranceSegmenter, make_vad
 
     stream, spans, position = [], [], 0
@@ -192,13 +228,11 @@ def evaluate_vads(utterances: list[np.ndarray], ends: list[int], rng) -> dict[st
         spans.append((position + int(0.3 * 16000), position + end))
         position += len(audio)
     stream = np.concatenate(stream)
-    noise = np.round(rng.normal(0, 1000, 60 * 16000)).astype(np.int16)
-    silence = np.zeros(60 * 16000, np.int16)
     out = {}
-    for name in ("webrtc", "silero"):
+    for name in VAD_NAMES:
         segmenter = UtteranceSegmenter(make_vad(name))  # the node's defaults
         started = time.process_time()
-        cuts, position = [], 0
+        cuts = []
         for i in range(0, len(stream), 1600):
             for utterance in segmenter.push(stream[i : i + 1600]):
                 cuts.append((utterance.start_sample,
@@ -209,16 +243,27 @@ def evaluate_vads(utterances: list[np.ndarray], ends: list[int], rng) -> dict[st
             and sum(1 for a, b in cuts if b > s0 and a < s1) == 1
             for s0, s1 in spans
         )
-        false_starts = {}
-        for label, signal in (("white_noise", noise), ("silence", silence)):
-            segmenter = UtteranceSegmenter(make_vad(name))
-            false_starts[label] = sum(len(segmenter.push(signal[i : i + 1600]))
-                                      for i in range(0, len(signal), 1600))  # fmt: skip
         out[name] = {
             "utterances_cut_whole": round(whole / len(spans), 4),
-            "false_segments_per_min": false_starts,
             "cpu_ms_per_audio_s": round(1000 * cpu / (len(stream) / 16000), 3),
         }
+    return out
+
+
+def false_segments_per_min(rng: np.random.Generator, seconds: int) -> dict[str, dict]:
+    """Segments each VAD cuts from ``seconds`` of white noise and of silence, per minute."""
+    from motionvla_ros.voice_activity import UtteranceSegmenter, make_vad
+
+    signals = {"white_noise": np.round(rng.normal(0, 1000, seconds * 16000)).astype(np.int16),
+               "silence": np.zeros(seconds * 16000, np.int16)}  # fmt: skip
+    out = {}
+    for name in VAD_NAMES:
+        out[name] = {}
+        for label, signal in signals.items():
+            segmenter = UtteranceSegmenter(make_vad(name))
+            count = sum(len(segmenter.push(signal[i : i + 1600]))
+                        for i in range(0, len(signal), 1600))  # fmt: skip
+            out[name][label] = round(count * 60 / seconds, 2)
     return out
 
 
@@ -232,13 +277,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--domain-id", type=int, default=DOMAIN)
     args = parser.parse_args(argv)
-    if args.quick:
-        args.commands, args.others, args.latency_commands = 12, 8, 3
+    noisy_commands = args.commands
+    if args.quick:  # a smoke test of every measurement, under 60 s on the project's 2 cores
+        args.commands, args.others, args.latency_commands, noisy_commands = 10, 6, 3, 6
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     import yaml
 
     params = yaml.safe_load((ROOT / "config" / "motionvla.yaml").read_text())
     threshold = params["voice_command"]["ros__parameters"]["min_confidence"]
+    grammar = CommandGrammar()
     rng = np.random.default_rng(args.seed)
     said = spoken_commands(args.seed, args.commands)
     started = time.perf_counter()
@@ -253,10 +300,8 @@ def main(argv: list[str] | None = None) -> dict:
             if args.rate == 16000 and i < vad_count:
                 vad_streams["clean"][0].append(audio)
                 vad_streams["clean"][1].append(end)
-        for i, text in enumerate(said):
+        for i, text in enumerate(said[:noisy_commands]):
             voice = VOICES[(i + 1) % len(VOICES)]
-            if args.quick and i >= 8:
-                break
             audio, end = utterance_audio(text, voice, rng, args.rate, snr_db=10.0)
             results["noisy"].append((text, session.hear(audio)))
             if args.rate == 16000 and i < vad_count:
@@ -268,7 +313,7 @@ def main(argv: list[str] | None = None) -> dict:
         latencies = []
         for i, text in enumerate(said[: args.latency_commands]):
             audio, end = utterance_audio(text, VOICES[i % len(VOICES)], rng, args.rate)
-            first = len(session.commands)
+            first, first_transcript = len(session.commands), len(session.transcripts)
             spoken_at = None
             for k, chunk in enumerate(chunks(audio, args.rate)):
                 session.audio.publish(session._msg(data=chunk))
@@ -276,7 +321,9 @@ def main(argv: list[str] | None = None) -> dict:
                     spoken_at = time.perf_counter()
                 time.sleep(CHUNK_S)
             expected = command_text(text)
-            time.sleep(2.0)
+            # The command is published before its transcript; no transcript: nothing heard.
+            with contextlib.suppress(TimeoutError):
+                session.wait(lambda n=first_transcript: len(session.transcripts) > n, 5.0)
             arrived = [t for t, sent in session.commands[first:] if sent == expected]
             if arrived:  # heard right; a misheard command has no latency to measure
                 latencies.append(1000 * (arrived[0] - spoken_at))
@@ -285,7 +332,7 @@ def main(argv: list[str] | None = None) -> dict:
     heard_confidences = [t["confidence"] for _, ts in results["clean"] for t in ts]
     summary = {
         "benchmark": "voice",
-        **score(results, threshold),
+        **score(results, threshold, grammar),
         "min_confidence": threshold,
         "end_of_speech_to_command_ms": {
             "p50": round(float(np.percentile(latencies, 50)), 1) if latencies else None,
@@ -297,7 +344,7 @@ def main(argv: list[str] | None = None) -> dict:
         "voices": [f"{v.name}@{v.words_per_minute}" for v in VOICES],
         "sample_rate": args.rate,
         "confidence_p10_clean": round(float(np.percentile(heard_confidences, 10)), 3),
-        "by_threshold": {f"{t:.2f}": score(results, t) for t in (0.0, 0.1, 0.2, 0.3, 0.4)},
+        "by_threshold": {f"{t:.2f}": score(results, t, grammar) for t in (0.0, 0.1, 0.2, 0.3, 0.4)},
         "errors": [
             {"said": s, "heard": [(t["heard"], t["confidence"]) for t in ts]}
             for s, ts in results["clean"] + results["noisy"]
@@ -307,8 +354,9 @@ def main(argv: list[str] | None = None) -> dict:
             (s, _accepted(ts, threshold)) for s, ts in results["oog"] if _accepted(ts, threshold)
         ],
         "vad": {
-            name: evaluate_vads(audio, ends, rng) for name, (audio, ends) in vad_streams.items()
-            if audio
+            **{name: evaluate_vads(audio, ends) for name, (audio, ends) in vad_streams.items()
+               if audio},
+            "false_segments_per_min": false_segments_per_min(rng, 20 if args.quick else 60),
         },
         "node_exit_status": node_status,
         "seconds": round(time.perf_counter() - started, 1),

@@ -11,7 +11,13 @@ its words and its confidence is ``clip(1 + r / 5, 0, 1)``. Speech that is a comm
 matches the grammar almost as well as free phones (``r`` about -1.5 to -3); other
 speech forced into the grammar matches worse. When the search ends in a state that
 is not final (PocketSphinx then returns a partial path), the words are not a
-sentence of the grammar and the caller rejects them.
+sentence of the grammar and the caller rejects them. In audible background noise the
+utterance is recognised twice, as it came and through a Wiener filter
+(:mod:`motionvla_ros.noise_reduction`), and the better of the two is kept: a sentence
+of the grammar before one that is not, then the higher confidence. When both are
+sentences of the grammar and they differ, the noise decided between two commands: the
+result carries a ``doubt`` and the caller refuses it (a wrong motion is worse than
+none).
 
 :class:`WhisperRecognizer` is open-vocabulary (``faster-whisper`` with a CTranslate2
 model directory the user provides; nothing is downloaded): its text is read aloud
@@ -25,11 +31,12 @@ import abc
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from motionvla_ros.noise_reduction import WienerFilter
 from motionvla_ros.voice_activity import SAMPLE_RATE
 from motionvla_ros.voice_grammar import CommandGrammar, spoken_form
 
@@ -55,11 +62,13 @@ class RecognizerUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class Recognition:
     """What a recogniser heard: lower-case ``words`` ("" for nothing), a ``confidence``
-    in [0, 1], and whether the words are a sentence of the grammar."""
+    in [0, 1], whether the words are a sentence of the grammar, and ``doubt``: why the
+    recogniser itself does not trust them ("" when it does)."""
 
     words: str
     confidence: float
     in_grammar: bool
+    doubt: str = ""
 
 
 class SpeechRecognizer(abc.ABC):
@@ -79,6 +88,7 @@ class PocketSphinxRecognizer(SpeechRecognizer):
     paths: "turn left ninety degrees" came out as "turn eight degree") and
     ``silence_probability`` 1.0 (trailing silence was otherwise taken for "and") were
     chosen on eSpeak-spoken commands; docs/voice.md has the measurements.
+    ``noise_filter`` None recognises the audio only as it came.
     """
 
     _SEARCH, _PHONES = "commands", "phones"
@@ -89,6 +99,7 @@ class PocketSphinxRecognizer(SpeechRecognizer):
         grammar: CommandGrammar,
         language_weight: float = 1.0,
         silence_probability: float = 1.0,
+        noise_filter: WienerFilter | None = WienerFilter(),  # noqa: B008  (frozen: shared safely)
     ) -> None:
         try:
             import pocketsphinx
@@ -114,6 +125,7 @@ class PocketSphinxRecognizer(SpeechRecognizer):
         self._decoder.add_jsgf_string(self._SEARCH, grammar.jsgf)
         self._decoder.add_allphone_file(self._PHONES, str(model / "en-us" / "en-us-phone.lm.bin"))
         self.grammar = grammar
+        self.noise_filter = noise_filter
 
     def _decode(self, samples: np.ndarray, search: str) -> list[tuple[str, int, int, float]]:
         """(word, first frame, last frame, log acoustic score) of the best path."""
@@ -137,6 +149,20 @@ class PocketSphinxRecognizer(SpeechRecognizer):
         # the silence for words; a -72 dBFS noise floor, seeded, keeps results repeatable.
         noise = np.random.default_rng(0).normal(0.0, _DITHER_RMS, len(samples))
         samples = np.clip(samples + np.round(noise), -32768, 32767).astype(np.int16)
+        heard = self._recognize(samples)
+        filtered = self.noise_filter(samples) if self.noise_filter is not None else None
+        if filtered is None:
+            return heard
+        cleaned = self._recognize(filtered)
+        best = max(heard, cleaned, key=lambda r: (r.in_grammar, r.confidence))
+        if heard.in_grammar and cleaned.in_grammar and heard.words != cleaned.words:
+            doubt = (f"heard {heard.words!r} as it came and {cleaned.words!r} with the noise "
+                     "reduced")  # fmt: skip
+            return replace(best, doubt=doubt)
+        return best
+
+    def _recognize(self, samples: np.ndarray) -> Recognition:
+        """The grammar's best path and its phone-loop confidence (see the module doc)."""
         segments = self._decode(samples, self._SEARCH)
         words = [(w, a, b, s) for w, a, b, s in segments if not self._FILLERS.match(w)]
         text = " ".join(re.sub(r"\(\d+\)$", "", w) for w, *_ in words)

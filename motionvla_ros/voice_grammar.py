@@ -71,6 +71,7 @@ def _rules(
     shapes: Sequence[str],
     distances_m: Sequence[float],
     angles_deg: Sequence[float],
+    max_commands: int,
 ) -> dict[str, str]:
     """The grammar's rules, name -> JSGF expansion (``<utterance>`` is the public one)."""
     return {
@@ -119,7 +120,7 @@ def _rules(
         " | <scene>",
         "connector": "then | and then | after that | and",
         "utterance": f"{_alternatives(CANCEL_WORDS)} | <command>"
-        + " [<connector> <command>]" * (MAX_COMMANDS - 1),
+        + " [<connector> <command>]" * (max_commands - 1),
     }
 
 
@@ -128,7 +129,9 @@ class CommandGrammar:
 
     ``colours`` and ``shapes`` are the words that name scene objects (default: all of
     :mod:`sim.scene`). :meth:`accepts` runs PocketSphinx's own finite-state form of the
-    grammar, so it is exactly what the recogniser can output.
+    grammar, so it is exactly what the recogniser can output. ``max_commands`` 1 gives
+    the grammar of one command (or "stop" / "cancel"), which
+    :meth:`command_sequences` uses to split a sentence at its connector.
     """
 
     def __init__(
@@ -137,8 +140,13 @@ class CommandGrammar:
         shapes: Sequence[str] = tuple(SHAPES),
         distances_m: Sequence[float] = DISTANCES_M,
         angles_deg: Sequence[float] = ANGLES_DEG,
+        max_commands: int = MAX_COMMANDS,
     ) -> None:
-        self.rules = _rules(colours, shapes, distances_m, angles_deg)
+        if max_commands < 1:
+            raise ValueError(f"max_commands must be at least 1, got {max_commands}")
+        self._args = (colours, shapes, distances_m, angles_deg)
+        self.max_commands = max_commands
+        self.rules = _rules(colours, shapes, distances_m, angles_deg, max_commands)
         lines = ["#JSGF V1.0;", f"grammar {_GRAMMAR};"]
         lines += [f"public <{_TOP_RULE}> = {self.rules[_TOP_RULE]};"]
         lines += [f"<{name}> = {body};" for name, body in self.rules.items() if name != _TOP_RULE]
@@ -161,6 +169,33 @@ class CommandGrammar:
         """Whether ``words`` (lower case, space separated) is a sentence of the grammar."""
         words = " ".join(words.split())
         return bool(words) and set(words.split()) <= self.words and bool(self._fsg.accept(words))
+
+    @cached_property
+    def _single(self) -> CommandGrammar:
+        return CommandGrammar(*self._args, max_commands=1)
+
+    def command_sequences(self, words: str) -> set[tuple[str, ...]]:
+        """Every way to read ``words`` as commands joined by connectors, without the
+        connectors: "turn left and then sit down" -> {("turn left", "sit down")}. A
+        sentence can have two readings ("raise your right hand and wave" is one command,
+        or two joined by "and"); one that is not a sentence of the grammar has none.
+        Sentences whose readings meet ask for the same motions, whichever connector
+        joined them (benchmarks/voice.py: ``same_command_sequence``)."""
+        tokens = words.split()
+        single = self._single
+        readings = {(" ".join(tokens),)} if single.accepts(words) else set()
+        if self.max_commands < 2:
+            return readings
+        connectors = [c.split() for c in self.rules["connector"].split(" | ")]
+        for index in range(1, len(tokens)):
+            first, rest = " ".join(tokens[:index]), tokens[index:]
+            for connector in connectors:
+                second = " ".join(rest[len(connector) :])
+                if rest[: len(connector)] == connector and all(
+                    single.accepts(c) and c not in CANCEL_WORDS for c in (first, second)
+                ):
+                    readings.add((first, second))
+        return readings
 
 
 def number_words(value: float) -> str:

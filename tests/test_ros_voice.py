@@ -33,8 +33,9 @@ RATE = 22050
 def session(tmp_path_factory):
     from std_srvs.srv import Trigger
 
+    # A heartbeat every 0.2 s: the garbage test paces its audio by them.
     voice = VoiceNodeSession(DOMAIN, tmp_path_factory.mktemp("voice") / "node.log", RATE,
-                             min_confidence=None)  # fmt: skip
+                             min_confidence=None, parameters=("status_period_s:=0.2",))  # fmt: skip
     voice.cancels = []
 
     def on_cancel(_request, response):
@@ -67,10 +68,15 @@ def _exact(heard) -> float:
                           for said, ts in heard]))  # fmt: skip
 
 
+# Few utterances: the tests check behaviour with bounds that fail on a broken path;
+# benchmarks/voice.py measures the accuracy. The noisy ones are the same sentences in
+# the same voices (their synthesis is shared), with noise added.
+SAID = spoken_commands(seed=7, count=20)
+
+
 def test_spoken_commands_are_sent_as_the_captions_write_them(session):
-    said = spoken_commands(seed=7, count=50)
     first_command = len(session.commands)
-    heard = _hear_all(session, said)
+    heard = _hear_all(session, SAID)
     assert _exact(heard) >= 0.8, [(s, [t["heard"] for t in ts]) for s, ts in heard]
     sent = [text for _, text in session.commands[first_command:]]
     accepted = [t for _, ts in heard for t in ts if t["accepted"]]
@@ -79,19 +85,19 @@ def test_spoken_commands_are_sent_as_the_captions_write_them(session):
 
 
 def test_commands_in_noise_at_10_db(session):
-    heard = _hear_all(session, spoken_commands(seed=8, count=20), snr_db=10.0, seed=1)
+    heard = _hear_all(session, SAID[:10], snr_db=10.0, seed=1)
     assert _exact(heard) >= 0.6, [(s, [t["heard"] for t in ts]) for s, ts in heard]
 
 
 def test_sentences_that_are_not_commands_are_reported_not_sent(session):
     first_status = len(session.status)
     first_command = len(session.commands)
-    heard = _hear_all(session, OUT_OF_GRAMMAR[:20], seed=2)
+    heard = _hear_all(session, OUT_OF_GRAMMAR[:12], seed=2)
     sent = [ts for _, ts in heard if any(t["accepted"] for t in ts)]
     assert len(sent) <= 1, sent
     assert len(session.commands) - first_command == len(sent)
     rejected = [s for s in session.status[first_status:] if s.get("state") == "rejected"]
-    assert len(rejected) >= 19 and all("heard" in s and s["reason"] for s in rejected)
+    assert len(rejected) >= 11 and all("heard" in s and s["reason"] for s in rejected)
 
 
 def test_stop_calls_the_generators_cancel_service(session):
@@ -113,34 +119,42 @@ def test_garbage_audio_never_makes_a_command_and_memory_stays_flat(session):
     session.audio.publish(UInt8MultiArray(data=b"\x01\x02\x03"))  # odd byte count
     wait_for(lambda: any(s.get("state") == "audio_rejected"
                          for s in session.status[first_status:]), 10, "audio_rejected")  # fmt: skip
+    # Messages arrive in order: a heartbeat from now on counts every earlier message.
+    since = time.time()
+    beat = wait_for(lambda: next((s for s in session.status[-5:]
+                                  if s.get("heartbeat") and s["time"] > since), None),
+                    10, "a heartbeat")  # fmt: skip
+    received = [beat["audio_messages"]]  # what the node will have received
 
     def publish(audio: np.ndarray) -> None:
         for chunk in chunks(audio, RATE):
             session.audio.publish(UInt8MultiArray(data=chunk))
+            received[0] += 1
+
+    def caught_up(pending_s: float) -> None:
+        """Wait for a heartbeat that counts all audio sent and at most ``pending_s`` queued."""
+
+        def beat() -> bool:
+            return any(s.get("heartbeat") and s["audio_messages"] >= received[0]
+                       and s["pending_s"] <= pending_s for s in session.status[-5:])  # fmt: skip
+
+        wait_for(beat, 120, "the node to catch up")
 
     publish(np.zeros(5 * RATE, np.int16))  # silence
     publish(np.round(rng.normal(0, 3000, 20 * RATE)).astype(np.int16))  # white noise
     square = np.where(np.sin(np.arange(10 * RATE) * 0.06) > 0, 32767, -32768)
     publish(square.astype(np.int16))  # clipped
-
-    def caught_up(pending_s: float) -> None:
-        """Wait for a heartbeat sent after now with at most ``pending_s`` queued."""
-        since = time.time()
-        def fresh_beat() -> bool:
-            return any(s.get("heartbeat") and s["time"] > since and s["pending_s"] <= pending_s
-                       for s in session.status[-5:])  # fmt: skip
-
-        wait_for(fresh_beat, 120, "the node to catch up")
-
     caught_up(0.0)
     rss_before = _rss_kb(session.node.process.pid)
-    # Ten minutes of continuous, loud, clipped sound: tones sweeping over noise, in pieces
-    # the node keeps up with (its queue holds max_pending_s = 30 s; beyond, it drops).
+    # Ten minutes of continuous, loud, clipped sound: tones sweeping over noise, in 15 s
+    # pieces, each sent once the node has at most 10 s left to do (its queue holds
+    # max_pending_s = 30 s; beyond, it drops), so that it is never idle.
     t = np.arange(15 * RATE) / RATE
+    noise = rng.normal(0, 4000, len(t))
     for piece in range(40):
         tone = 20000 * np.sin(2 * np.pi * (200 + 20 * piece + 100 * np.sin(t)) * t)
-        publish(np.clip(tone + rng.normal(0, 4000, len(t)), -32768, 32767).astype(np.int16))
-        caught_up(15.0)
+        publish(np.clip(tone + np.roll(noise, 997 * piece), -32768, 32767).astype(np.int16))
+        caught_up(10.0)
     caught_up(0.0)
     beats = [s for s in session.status[first_status:] if s.get("heartbeat")]
     assert max(b["buffered_s"] for b in beats) <= 8.0 + 1.0  # max_utterance_s + padding

@@ -11,6 +11,7 @@ import pytest
 from motionvla_ros.audio_input import StreamResampler
 from motionvla_ros.speech_recognition import (
     PocketSphinxRecognizer,
+    Recognition,
     RecognizerUnavailable,
     WhisperRecognizer,
     make_recognizer,
@@ -45,6 +46,48 @@ def test_commands_are_recognised_exactly_in_grammar(recognizer, text):
     heard = recognizer.recognize(_said(text))
     assert heard.words == text and heard.in_grammar
     assert 0.0 <= heard.confidence <= 1.0
+
+
+def _in_noise(samples: np.ndarray, snr_db: float = 10.0, seed: int = 0) -> np.ndarray:
+    power = np.mean(samples[np.abs(samples) > 0].astype(np.float64) ** 2)
+    noise = np.random.default_rng(seed).normal(0, np.sqrt(power / 10 ** (snr_db / 10)),
+                                               len(samples))  # fmt: skip
+    return np.clip(np.round(samples + noise), -32768, 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize("text", ["walk forward two meters", "wave with your left hand"])
+def test_commands_in_noise_are_recognised(recognizer, text):
+    heard = recognizer.recognize(_in_noise(_said(text)))
+    assert heard.words == text and heard.in_grammar and not heard.doubt
+
+
+def test_raw_and_noise_reduced_audio_are_both_heard_and_must_agree(grammar, monkeypatch):
+    """In noise the better-matching hypothesis is kept, and two different commands are
+    a doubt; clean audio is recognised once."""
+    recognizer = PocketSphinxRecognizer(grammar)
+    calls = []
+
+    def answer(*results):
+        def recognize(samples):
+            calls.append(samples)
+            return results[len(calls) - 1]
+
+        monkeypatch.setattr(recognizer, "_recognize", recognize)
+        calls.clear()
+
+    noisy = _in_noise(_said("sit down"))
+    sit, stop = Recognition("sit down", 0.4, True), Recognition("stop", 0.5, True)
+    partial = Recognition("walk to the", 0.6, False)
+    answer(partial, sit)
+    assert recognizer.recognize(noisy) == sit and len(calls) == 2
+    assert not np.array_equal(calls[0], calls[1])  # the second one is filtered
+    answer(sit, Recognition("sit down", 0.3, True))
+    assert recognizer.recognize(noisy) == sit
+    answer(sit, stop)
+    heard = recognizer.recognize(noisy)
+    assert heard.words == "stop" and "'sit down'" in heard.doubt and "'stop'" in heard.doubt
+    answer(sit)
+    assert recognizer.recognize(_said("sit down")) == sit and len(calls) == 1  # clean
 
 
 def test_silence_and_short_audio_are_nothing(recognizer):

@@ -138,3 +138,16 @@ def test_the_grammar_is_valid_jsgf_with_every_word_listed(grammar):
     assert grammar.jsgf.startswith("#JSGF V1.0;")
     assert {"walk", "purple", "cylinder", "ninety", "squats", "t"} <= grammar.words
     assert not any(word.startswith("<") for word in grammar.words)
+
+
+def test_command_sequences_read_a_sentence_without_its_connector(grammar):
+    pair = {("turn left ninety degrees", "sit down")}
+    for connector in ("then", "and then", "after that", "and"):
+        said = f"turn left ninety degrees {connector} sit down"
+        assert grammar.command_sequences(said) == pair, connector
+    assert grammar.command_sequences("walk to the red box") == {("walk to the red box",)}
+    assert grammar.command_sequences("turn right ninety degrees then sit down") != pair
+    for outside in ("walk to the red box then", "stop then sit down", "open the door", ""):
+        assert grammar.command_sequences(outside) == set(), outside
+    with pytest.raises(ValueError, match="max_commands"):
+        CommandGrammar(max_commands=0)
