@@ -105,6 +105,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scene", type=int, default=-1, help="sim scene seed (-1: bare)")
     parser.add_argument("--backend", default="", help="model | clips (default: parameter file)")
     parser.add_argument(
+        "--max-image-pixels",
+        default="",
+        help="larger camera frames are refused (default: parameter file)",
+    )
+    parser.add_argument(
         "--head-camera-hz", type=float, default=0.0,
         help="publish sim_check's simulated head camera on camera/image (0: off)",
     )  # fmt: skip
@@ -129,6 +134,7 @@ def build_commands(args: argparse.Namespace) -> dict[str, list[str]]:
             "model_path": args.model_path,
             "device": args.device,
             "backend": args.backend,
+            "max_image_pixels": args.max_image_pixels,
         },
         "sim_check": {
             "scene_seed": str(args.scene),

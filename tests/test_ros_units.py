@@ -15,6 +15,8 @@ from motionvla_model.motion.registry_data import fetch
 from motionvla_ros.generation_worker import GenerationWorker
 from motionvla_ros.image_conversion import (
     ENCODINGS,
+    MAX_ROW_PADDING_BYTES,
+    FrameLimits,
     ImageConversionError,
     compressed_to_rgb8,
     imgmsg_to_numpy,
@@ -42,7 +44,7 @@ from retargeting.trajectory import load_reference_clip
 RNG = np.random.default_rng(0)
 
 
-def _random_image(encoding: str, height: int = 5, width: int = 7) -> np.ndarray:
+def _random_image(encoding: str, height: int = 9, width: int = 11) -> np.ndarray:
     enc = ENCODINGS[encoding]
     high = np.iinfo(enc.dtype).max
     shape = (height, width) if enc.channels == 1 else (height, width, enc.channels)
@@ -88,8 +90,8 @@ def test_mono_images_become_grey_rgb_and_depth_is_refused():
 
 def test_last_row_without_padding_is_accepted():
     image = _random_image("rgb8")
-    msg = numpy_to_imgmsg(image, "rgb8", step=32)
-    msg.data = bytes(msg.data)[: 32 * 4 + 21]
+    msg = numpy_to_imgmsg(image, "rgb8", step=40)
+    msg.data = bytes(msg.data)[: 40 * 8 + 33]
     np.testing.assert_array_equal(imgmsg_to_numpy(msg), image)
 
 
@@ -98,11 +100,17 @@ def test_last_row_without_padding_is_accepted():
     [
         (dict(encoding="yuv422"), "unsupported image encoding"),
         (dict(encoding="32FC1"), "unsupported image encoding"),
-        (dict(height=0), "empty"),
-        (dict(width=0), "empty"),
+        (dict(height=0), "each side"),
+        (dict(width=0), "each side"),
         (dict(step=5), "shorter than one row"),
+        (dict(step=33 + MAX_ROW_PADDING_BYTES + 1), "pads a row"),
+        (dict(step=1_000_000_000, data=b"\x00" * 30), "pads a row"),
         (dict(data=b"\x00" * 50), "truncated"),
         (dict(data=b""), "truncated"),
+        (dict(data=b"\x00" * (33 * 9 + 1)), "longer than declared"),
+        (dict(height=4, width=11, data=b"\x00" * 33 * 4), "each side"),
+        (dict(height=1, width=4000, step=12000, data=b"\x00" * 12000), "each side"),
+        (dict(height=8, width=800, step=2400, data=b"\x00" * 19200), "aspect ratio"),
     ],
 )
 def test_malformed_images_raise_typed_errors(change, message):
@@ -111,6 +119,15 @@ def test_malformed_images_raise_typed_errors(change, message):
         setattr(msg, key, value)
     with pytest.raises(ImageConversionError, match=message):
         imgmsg_to_rgb8(msg)
+
+
+def test_frame_limits_refuse_before_converting():
+    msg = numpy_to_imgmsg(_random_image("rgb8", 64, 64), "rgb8")
+    imgmsg_to_rgb8(msg, FrameLimits(max_pixels=64 * 64))
+    with pytest.raises(ImageConversionError, match="max_image_pixels"):
+        imgmsg_to_rgb8(msg, FrameLimits(max_pixels=64 * 63))
+    with pytest.raises(ValueError):
+        FrameLimits(max_pixels=10)
 
 
 def test_numpy_to_imgmsg_refuses_mismatched_arrays():
@@ -128,10 +145,37 @@ def test_compressed_png_decodes_exactly_and_garbage_is_refused():
     assert ok
     msg = CompressedImage(format="png", data=png.tobytes())
     np.testing.assert_array_equal(compressed_to_rgb8(msg), rgb)
-    with pytest.raises(ImageConversionError, match="could not be decoded"):
+    with pytest.raises(ImageConversionError, match="neither JPEG nor PNG"):
         compressed_to_rgb8(CompressedImage(format="jpeg", data=b"not a jpeg at all"))
     with pytest.raises(ImageConversionError, match="no data"):
         compressed_to_rgb8(CompressedImage(format="jpeg"))
+    with pytest.raises(ImageConversionError, match="could not be decoded"):
+        compressed_to_rgb8(CompressedImage(format="png", data=png.tobytes()[:60]))
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose IHDR declares ``width`` x ``height`` and whose pixels are 8 x 8."""
+    _, png = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))
+    data = bytearray(png.tobytes())
+    data[16:24] = width.to_bytes(4, "big") + height.to_bytes(4, "big")
+    return bytes(data)
+
+
+def test_compressed_sizes_are_read_from_the_header_before_decoding():
+    with pytest.raises(ImageConversionError, match="max_image_pixels"):
+        compressed_to_rgb8(CompressedImage(format="png", data=_png_declaring(8000, 8000)))
+    for side in (1, 100_000):
+        with pytest.raises(ImageConversionError, match="each side"):
+            compressed_to_rgb8(CompressedImage(format="png", data=_png_declaring(side, side)))
+    rgb = _random_image("rgb8", 40, 56)
+    _, jpeg = cv2.imencode(".jpg", rgb)
+    assert compressed_to_rgb8(CompressedImage(format="jpeg", data=jpeg.tobytes())).shape == (
+        40, 56, 3
+    )  # fmt: skip
+    with pytest.raises(ImageConversionError, match="max_image_pixels"):
+        compressed_to_rgb8(CompressedImage(data=jpeg.tobytes()), FrameLimits(max_pixels=1000))
+    with pytest.raises(ImageConversionError, match="frame header"):
+        compressed_to_rgb8(CompressedImage(format="jpeg", data=jpeg.tobytes()[:20]))
 
 
 # --- trajectory messages and pairing ------------------------------------------------
