@@ -54,10 +54,16 @@ def generate_launch_description() -> LaunchDescription:
             "use_voice", default_value="false", description="start voice_command (speech in)"
         ),
     ]
-    # Camera frames exceed Fast DDS's default 512 KB shared-memory segment.
+    # Camera frames exceed Fast DDS's default 512 KB shared-memory segment; the profile
+    # also makes histories free delivered samples, which rmw_fastrtps reads from it only
+    # with RMW_FASTRTPS_USE_QOS_FROM_XML (config/fastdds_shm.xml).
     profile = SetEnvironmentVariable(
         "FASTDDS_DEFAULT_PROFILES_FILE",
         EnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", default_value=fastdds_profile),
+    )
+    qos_from_xml = SetEnvironmentVariable(
+        "RMW_FASTRTPS_USE_QOS_FROM_XML",
+        EnvironmentVariable("RMW_FASTRTPS_USE_QOS_FROM_XML", default_value="1"),
     )
     generator = Node(
         package=PACKAGE,
@@ -101,4 +107,4 @@ def generate_launch_description() -> LaunchDescription:
         parameters=[params_file],
         condition=IfCondition(LaunchConfiguration("use_voice")),
     )
-    return LaunchDescription([*arguments, profile, generator, sim_check, voice])
+    return LaunchDescription([*arguments, profile, qos_from_xml, generator, sim_check, voice])

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from motionvla_ros.bringup import dds_environment
+
 ROOT = Path(__file__).resolve().parents[1]
-FASTDDS_PROFILE = ROOT / "config" / "fastdds_shm.xml"
 PARAMS_FILE = ROOT / "config" / "motionvla.yaml"
 
 
@@ -34,7 +35,7 @@ def ros_env(domain_id: int) -> dict[str, str]:
     env.update(
         ROS_DOMAIN_ID=str(domain_id),
         ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-        FASTDDS_DEFAULT_PROFILES_FILE=str(FASTDDS_PROFILE),
+        **dds_environment(),
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         PYTHONUNBUFFERED="1",
     )
@@ -93,7 +94,8 @@ class Probe:
 
     def __init__(self, domain_id: int, name: str = "probe") -> None:
         os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-        os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(FASTDDS_PROFILE))
+        for name, value in dds_environment().items():
+            os.environ.setdefault(name, value)
         import rclpy
         from rclpy.executors import SingleThreadedExecutor
 
