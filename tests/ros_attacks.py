@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from builtin_interfaces.msg import Time
 
-from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, wait_for
+from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, send_frame, wait_for
 
 FINAL = ("done", "error", "cancelled", "rejected")
 MAX_IMAGE_PIXELS = 640 * 480
@@ -297,33 +297,17 @@ def image_cases() -> list[ImageCase]:
     ]
 
 
-def _image_counters(beat: dict) -> tuple[int, int]:
-    return beat["images_received"], beat["images_rejected"]
-
-
 def run_image_case(rig: AttackRig, case: ImageCase) -> Outcome:
     msg = case.build()
     if not (msg.header.stamp.sec or msg.header.stamp.nanosec):
         msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(time.time_ns(), 1_000_000_000)
-    before = _image_counters(rig.fresh_heartbeat())
     publisher = rig.images if type(msg).__name__ == "Image" else rig.compressed
-    # Best effort: a frame may be lost on the way. Resend until the node counted it.
-    beat = None
-    for _ in range(10):
-        publisher.publish(msg)
-        try:
-            beat = wait_for(
-                lambda: (b := rig.heartbeat()) and sum(_image_counters(b)) > sum(before) and b,
-                3.0,
-                "the image counters",
-            )
-            break
-        except TimeoutError:
-            continue
-    if beat is None:
-        return Outcome("image", case.name, False, "never counted (node dead?)")
-    received = beat["images_received"] - before[0]
-    rejected = beat["images_rejected"] - before[1]
+    try:
+        before, beat = send_frame(publisher, msg, rig.heartbeat)
+    except TimeoutError as error:
+        return Outcome("image", case.name, False, f"{error} (node alive: {rig.alive()})")
+    received = beat["images_received"] - before["images_received"]
+    rejected = beat["images_rejected"] - before["images_rejected"]
     if case.accepted:
         ok = received >= 1 and rejected == 0
         return Outcome("image", case.name, ok, f"received {received}, rejected {rejected}")

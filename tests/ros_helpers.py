@@ -52,6 +52,35 @@ def wait_for(predicate: Callable[[], object], timeout_s: float = 20.0, what: str
     raise TimeoutError(f"timed out after {timeout_s} s waiting for {what or predicate}")
 
 
+def send_frame(publisher, msg, latest_heartbeat: Callable[[], dict | None]) -> tuple[dict, dict]:
+    """Publish a best-effort camera frame until the generator's heartbeat has counted it
+    (received or rejected); returns the heartbeats before and after.
+
+    A frame can be lost on the way (sensor-data QoS, a loaded machine), so it is sent
+    again until the counters move; only both copies arriving could count it twice.
+    """
+
+    def counted(beat: dict) -> int:
+        return beat["images_received"] + beat["images_rejected"]
+
+    now = time.time()
+    before = wait_for(
+        lambda: (b := latest_heartbeat()) and b["time"] > now and b, what="a heartbeat"
+    )
+    for _ in range(10):
+        publisher.publish(msg)
+        try:
+            after = wait_for(
+                lambda: (b := latest_heartbeat()) and counted(b) > counted(before) and b,
+                3.0,
+                "the image counters",
+            )
+        except TimeoutError:
+            continue
+        return before, after
+    raise TimeoutError("the generator never counted the frame (10 sends)")
+
+
 class NodeProcess:
     """``python -m <module> --ros-args ...`` in a subprocess, its output kept in a log."""
 
