@@ -12,6 +12,8 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CompressedImage
 
 from motionvla_model.motion.registry_data import fetch
+from motionvla_ros.approval import approve
+from motionvla_ros.command_text import CommandTextError, clean_command, command_from_cdr
 from motionvla_ros.generation_worker import GenerationWorker
 from motionvla_ros.image_conversion import (
     ENCODINGS,
@@ -34,12 +36,13 @@ from motionvla_ros.pipeline import (
 )
 from motionvla_ros.trajectory_messages import (
     TrajectoryMessageError,
+    declared_length,
     msgs_to_trajectory,
     stamp_key,
     trajectory_to_msgs,
 )
-from retargeting.g1 import JOINT_NAMES
-from retargeting.trajectory import load_reference_clip
+from retargeting.g1 import JOINT_NAMES, g1_description
+from retargeting.trajectory import G1Trajectory, load_reference_clip
 
 RNG = np.random.default_rng(0)
 
@@ -223,6 +226,81 @@ def test_joint_order_is_repaired_and_bad_pairs_are_refused(walk):
     joints.points[2].positions[0] = float("nan")
     with pytest.raises(TrajectoryMessageError, match="non-finite"):
         msgs_to_trajectory(joints, path)
+
+
+def test_empty_and_shifted_trajectories_are_refused_by_name(walk):
+    joints, path = trajectory_to_msgs(walk, Time(sec=5), "world")
+    joints.points, path.poses = [], []
+    with pytest.raises(TrajectoryMessageError, match="at least two points"):
+        msgs_to_trajectory(joints, path)
+    joints, path = trajectory_to_msgs(walk, Time(sec=5), "world")
+    for point in joints.points:
+        point.time_from_start.sec += 100
+    with pytest.raises(TrajectoryMessageError, match="start at 0"):
+        msgs_to_trajectory(joints, path)
+
+
+def test_declared_length_reads_the_serialized_header(walk):
+    from nav_msgs.msg import Path
+    from rclpy.serialization import serialize_message
+    from trajectory_msgs.msg import JointTrajectory
+
+    joints, path = trajectory_to_msgs(walk, Time(sec=-3, nanosec=9), "w\u00f6rld")
+    key = stamp_key(joints.header.stamp)
+    assert declared_length(serialize_message(joints), JointTrajectory) == (key, walk.num_frames)
+    assert declared_length(serialize_message(path), Path) == (key, walk.num_frames)
+    with pytest.raises(TrajectoryMessageError, match="ends inside"):
+        declared_length(serialize_message(joints)[:30], JointTrajectory)
+
+
+def test_approved_messages_are_rebuilt_from_the_checked_trajectory(walk):
+    limits = g1_description().position_limits
+    joint_pos = np.array(walk.joint_pos[:20])
+    joint_pos[5, 21] = limits[21, 1] + 0.015  # past the range, inside the check's margin
+    checked = G1Trajectory(walk.fps, walk.root_pos[:20], walk.root_quat[:20], joint_pos)
+    incoming, _ = trajectory_to_msgs(checked, Time(sec=7), "world")
+    for point in incoming.points:
+        point.velocities = [float("nan")] * 7
+        point.effort = [1e9] * 29
+    approval = approve(checked, incoming, limits, "world", Time(sec=7))
+    assert approval.clamped_rad == {JOINT_NAMES[21]: pytest.approx(0.015)}
+    assert approval.dropped == ("effort", "velocities")
+    positions = np.array([p.positions for p in approval.joints.points])
+    assert (positions <= limits[:, 1]).all() and (positions >= limits[:, 0]).all()
+    assert all(len(p.velocities) == 29 and not len(p.effort) for p in approval.joints.points)
+    assert np.isfinite([p.velocities for p in approval.joints.points]).all()
+    assert approval.joints.points[0].time_from_start.sec == 0
+    assert stamp_key(approval.path.header.stamp) == stamp_key(Time(sec=7))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("walk forward", "walk forward"),
+        ("walk \ufffd forward", "walk \ufffd forward"),  # a literal U+FFFD is text
+        ("\x1b[31mjog backward\x1b[0m", "jog backward"),
+        ("\x1b]0;title\x07turn", "turn"),
+        ("wa\u200blk\tleft\n", "walk left"),
+    ],
+)
+def test_command_text_is_cleaned(text, expected):
+    assert clean_command(text, 100) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"\x00\x01\x00\x00\x06\x00\x00\x00\xff\xfewa\x80\x00", "not valid UTF-8"),
+        (b"\x00\x01\x00\x00\x05\x00\x00\x00wa\x1bk\x00", "control character"),
+        (b"\x00\x01\x00\x00\xff\xff\xff\x7fwalk\x00", "declares"),
+        (b"\x00\x01", "too short"),
+        (b"\x00\x01\x00\x00\x02\x00\x00\x00 \x00", "empty"),
+        (b"\x00\x00\x00\x00\x00\x00\x00\x0c" + b"w" * 11 + b"\x00", "limit"),  # big endian
+    ],
+)
+def test_command_bytes_that_are_no_plain_text_are_refused(raw, reason):
+    with pytest.raises(CommandTextError, match=reason):
+        command_from_cdr(raw, 10)
 
 
 def test_pairer_matches_either_order_and_expires_orphans():
