@@ -155,6 +155,11 @@ class Probe:
         )
         return received
 
+    def matched_publishers(self, topic: str) -> int:
+        """Publishers matched by this node's own subscriptions to ``topic`` (the reader's
+        view, which can lag the graph's)."""
+        return sum(s.get_publisher_count() for s in self.node.subscriptions if s.topic == topic)
+
     def close(self) -> None:
         import rclpy
 
