@@ -114,24 +114,35 @@ def test_garbage_audio_never_makes_a_command_and_memory_stays_flat(session):
     wait_for(lambda: any(s.get("state") == "audio_rejected"
                          for s in session.status[first_status:]), 10, "audio_rejected")  # fmt: skip
 
+    since = time.time()
+    base = wait_for(lambda: next((s for s in reversed(session.status)
+                                  if s.get("heartbeat") and s["time"] > since), None),
+                    10, "a heartbeat")["audio_messages"]  # fmt: skip
+    sent = [0]
+
     def publish(audio: np.ndarray) -> None:
         for chunk in chunks(audio, RATE):
             session.audio.publish(UInt8MultiArray(data=chunk))
-
-    publish(np.zeros(5 * RATE, np.int16))  # silence
-    publish(np.round(rng.normal(0, 3000, 20 * RATE)).astype(np.int16))  # white noise
-    square = np.where(np.sin(np.arange(10 * RATE) * 0.06) > 0, 32767, -32768)
-    publish(square.astype(np.int16))  # clipped
+            sent[0] += 1
 
     def caught_up(pending_s: float) -> None:
-        """Wait for a heartbeat sent after now with at most ``pending_s`` queued."""
-        since = time.time()
+        """Wait for a heartbeat that has counted every chunk sent so far and has at most
+        ``pending_s`` queued (a heartbeat alone can predate chunks still on their way,
+        and the next piece would then find more queued than it said)."""
         def fresh_beat() -> bool:
-            return any(s.get("heartbeat") and s["time"] > since and s["pending_s"] <= pending_s
-                       for s in session.status[-5:])  # fmt: skip
+            return any(s.get("heartbeat") and s["audio_messages"] >= base + sent[0]
+                       and s["pending_s"] <= pending_s for s in session.status[-5:])  # fmt: skip
 
         wait_for(fresh_beat, 120, "the node to catch up")
 
+    # Each piece waits for the node to catch up: 35 s at once would exceed the queue
+    # (max_pending_s = 30 s) wherever recognition runs slower than real time.
+    publish(np.zeros(5 * RATE, np.int16))  # silence
+    caught_up(0.0)
+    publish(np.round(rng.normal(0, 3000, 20 * RATE)).astype(np.int16))  # white noise
+    caught_up(0.0)
+    square = np.where(np.sin(np.arange(10 * RATE) * 0.06) > 0, 32767, -32768)
+    publish(square.astype(np.int16))  # clipped
     caught_up(0.0)
     rss_before = _rss_kb(session.node.process.pid)
     # Ten minutes of continuous, loud, clipped sound: tones sweeping over noise, in pieces
@@ -140,7 +151,7 @@ def test_garbage_audio_never_makes_a_command_and_memory_stays_flat(session):
     for piece in range(40):
         tone = 20000 * np.sin(2 * np.pi * (200 + 20 * piece + 100 * np.sin(t)) * t)
         publish(np.clip(tone + rng.normal(0, 4000, len(t)), -32768, 32767).astype(np.int16))
-        caught_up(15.0)
+        caught_up(10.0)  # the next 15 s piece then finds at most 25 s of the 30 queued
     caught_up(0.0)
     beats = [s for s in session.status[first_status:] if s.get("heartbeat")]
     assert max(b["buffered_s"] for b in beats) <= 8.0 + 1.0  # max_utterance_s + padding
