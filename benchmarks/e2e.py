@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from motionvla_model.bundled import default_model_path  # noqa: E402  (needs ROOT on sys.path)
+from motionvla_ros.bringup import dds_environment  # noqa: E402
 
 DOMAIN = 79
 COMMANDS = ["walk forward", "jog backward", "turn around", "walk sideways left", "run forward"]
@@ -55,7 +56,7 @@ def _env() -> dict[str, str]:
     env.update(
         ROS_DOMAIN_ID=str(DOMAIN),
         ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-        FASTDDS_DEFAULT_PROFILES_FILE=str(ROOT / "config" / "fastdds_shm.xml"),
+        **dds_environment(),
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
     )
     return env

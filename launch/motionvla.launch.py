@@ -3,6 +3,7 @@
 Starts ``motion_generator`` and (``use_sim:=true``) ``sim_check`` with the
 package's ``config/motionvla.yaml``. Arguments: ``model_path``, ``device``,
 ``use_sim``, ``scene`` (sim scene seed, -1 for the bare scene), ``backend``,
+``max_image_pixels`` (larger camera frames are refused),
 ``head_camera_hz`` (sim_check publishes its simulated head camera on
 ``camera/image``: the loop closed in simulation) and ``video_dir`` (an MP4 per
 checked trajectory) and ``use_voice`` (start ``voice_command``: speech on ``audio``
@@ -37,6 +38,11 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("scene", default_value="-1", description="sim scene seed"),
         DeclareLaunchArgument("backend", default_value="model", description="model|clips"),
         DeclareLaunchArgument(
+            "max_image_pixels",
+            default_value="4194304",
+            description="larger camera frames (width x height) are refused",
+        ),
+        DeclareLaunchArgument(
             "head_camera_hz",
             default_value="0.0",
             description="sim_check publishes its simulated head camera on camera/image (0: off)",
@@ -48,10 +54,16 @@ def generate_launch_description() -> LaunchDescription:
             "use_voice", default_value="false", description="start voice_command (speech in)"
         ),
     ]
-    # Camera frames exceed Fast DDS's default 512 KB shared-memory segment.
+    # Camera frames exceed Fast DDS's default 512 KB shared-memory segment; the profile
+    # also makes histories free delivered samples, which rmw_fastrtps reads from it only
+    # with RMW_FASTRTPS_USE_QOS_FROM_XML (config/fastdds_shm.xml).
     profile = SetEnvironmentVariable(
         "FASTDDS_DEFAULT_PROFILES_FILE",
         EnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", default_value=fastdds_profile),
+    )
+    qos_from_xml = SetEnvironmentVariable(
+        "RMW_FASTRTPS_USE_QOS_FROM_XML",
+        EnvironmentVariable("RMW_FASTRTPS_USE_QOS_FROM_XML", default_value="1"),
     )
     generator = Node(
         package=PACKAGE,
@@ -64,6 +76,9 @@ def generate_launch_description() -> LaunchDescription:
                 "model_path": ParameterValue(LaunchConfiguration("model_path"), value_type=str),
                 "device": ParameterValue(LaunchConfiguration("device"), value_type=str),
                 "backend": ParameterValue(LaunchConfiguration("backend"), value_type=str),
+                "max_image_pixels": ParameterValue(
+                    LaunchConfiguration("max_image_pixels"), value_type=int
+                ),
             },
         ],
     )
@@ -92,4 +107,4 @@ def generate_launch_description() -> LaunchDescription:
         parameters=[params_file],
         condition=IfCondition(LaunchConfiguration("use_voice")),
     )
-    return LaunchDescription([*arguments, profile, generator, sim_check, voice])
+    return LaunchDescription([*arguments, profile, qos_from_xml, generator, sim_check, voice])

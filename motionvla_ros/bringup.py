@@ -15,8 +15,9 @@ Arguments may be written as launch arguments (``name:=value``) or as options
 has not stopped ``stop_timeout_s`` later is terminated, then killed. When one node
 exits on its own, the others are stopped too, and the exit status says which.
 Unless ``FASTDDS_DEFAULT_PROFILES_FILE`` is already set, the nodes get the
-shipped Fast DDS profile (16 MB shared-memory segment, see
-``config/fastdds_shm.xml``), without which camera frames are lost.
+shipped Fast DDS profile (:func:`dds_environment`: a 16 MB shared-memory segment,
+without which camera frames are lost, and histories that free delivered samples;
+see ``config/fastdds_shm.xml``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "NODES",
     "NodeSpec",
     "build_commands",
+    "dds_environment",
     "find_share_file",
     "main",
     "parse_args",
@@ -88,6 +90,19 @@ def find_share_file(relative: str) -> Path:
     raise FileNotFoundError(f"{relative} not found in {[str(c) for c in candidates]}")
 
 
+def dds_environment() -> dict[str, str]:
+    """The environment that gives a process the shipped Fast DDS profile.
+
+    ``RMW_FASTRTPS_USE_QOS_FROM_XML`` makes rmw_fastrtps take the history memory
+    policy from the profile (see ``config/fastdds_shm.xml``); it is set only together
+    with the profile, so that another profile keeps rmw's own defaults.
+    """
+    return {
+        "FASTDDS_DEFAULT_PROFILES_FILE": str(find_share_file("config/fastdds_shm.xml")),
+        "RMW_FASTRTPS_USE_QOS_FROM_XML": "1",
+    }
+
+
 def _bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("true", "1", "yes", "on"):
@@ -104,6 +119,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--use-sim", type=_bool, default=True, help="start sim_check too")
     parser.add_argument("--scene", type=int, default=-1, help="sim scene seed (-1: bare)")
     parser.add_argument("--backend", default="", help="model | clips (default: parameter file)")
+    parser.add_argument(
+        "--max-image-pixels",
+        default="",
+        help="larger camera frames are refused (default: parameter file)",
+    )
     parser.add_argument(
         "--head-camera-hz", type=float, default=0.0,
         help="publish sim_check's simulated head camera on camera/image (0: off)",
@@ -129,6 +149,7 @@ def build_commands(args: argparse.Namespace) -> dict[str, list[str]]:
             "model_path": args.model_path,
             "device": args.device,
             "backend": args.backend,
+            "max_image_pixels": args.max_image_pixels,
         },
         "sim_check": {
             "scene_seed": str(args.scene),
@@ -156,7 +177,7 @@ def _node_environment() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("MUJOCO_GL", "egl")  # sim_check renders off-screen
     if "FASTDDS_DEFAULT_PROFILES_FILE" not in env:
-        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(find_share_file("config/fastdds_shm.xml"))
+        env.update(dds_environment())
     # Run the same package the bring-up itself was imported from.
     source_root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [source_root, env.get("PYTHONPATH")]))

@@ -45,7 +45,7 @@ from typing import Any
 import yaml
 
 from motionvla_model.bundled import default_model_path
-from motionvla_ros.bringup import find_share_file
+from motionvla_ros.bringup import dds_environment, find_share_file
 
 __all__ = ["CommandOutcome", "DemoClient", "main", "run_demo"]
 
@@ -386,9 +386,8 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
     _write_parameters(out / "parameters.yaml", args, video_dir)
 
     os.environ.update(ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
-    os.environ.setdefault(
-        "FASTDDS_DEFAULT_PROFILES_FILE", str(find_share_file("config/fastdds_shm.xml"))
-    )
+    if "FASTDDS_DEFAULT_PROFILES_FILE" not in os.environ:
+        os.environ.update(dds_environment())
     env = {**os.environ, "ROS_DOMAIN_ID": str(args.domain_id), "PYTHONUNBUFFERED": "1"}
     voice = bool(args.voice_command)
     _say(f"starting motion_generator ({args.backend}), sim_check"

@@ -15,8 +15,11 @@ Topics (relative names, remappable with ``--ros-args -r old:=new``):
 
 Only the newest frame is kept (depth-1 best-effort subscription, and a single
 slot that each frame overwrites), so a 30 Hz camera never builds a backlog while
-the model runs. Generation runs on a :class:`GenerationWorker` thread; the
-executor only converts frames, accepts commands and answers services.
+the model runs. A frame is checked before it is converted (its layout, and a size
+the model can use within ``max_image_pixels``: :class:`FrameLimits`); a refused
+frame never replaces a usable one. Generation runs on a :class:`GenerationWorker`
+thread; the executor only converts frames, accepts commands and answers services.
+Commands arrive serialized and are decoded here (:mod:`motionvla_ros.command_text`).
 """
 
 from __future__ import annotations
@@ -37,8 +40,11 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
+from motionvla_ros.command_text import CommandTextError, command_from_cdr
 from motionvla_ros.generation_worker import POLICIES, GenerationWorker
 from motionvla_ros.image_conversion import (
+    DEFAULT_MAX_PIXELS,
+    FrameLimits,
     ImageConversionError,
     compressed_to_rgb8,
     imgmsg_to_rgb8,
@@ -71,6 +77,10 @@ class GeneratorConfig:
                               (0.0, 60.0))  # fmt: skip
     seed: int = param(-1, "Sampling seed; -1 draws a new one per request.", (-1, 2**31 - 1))
     max_command_chars: int = param(1000, "Longer commands are rejected.", (1, 100_000))
+    max_image_pixels: int = param(
+        DEFAULT_MAX_PIXELS, "Larger frames (width x height) are refused on arrival.",
+        (64, 16384 * 16384),
+    )  # fmt: skip
     max_image_age_s: float = param(
         2.0, "A frame older than this is not given to the model (0: any age).", (0.0, 3600.0)
     )
@@ -101,6 +111,7 @@ class MotionGeneratorNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("motion_generator", **kwargs)
         self.config = declare_config(self, GeneratorConfig)
+        self._limits = FrameLimits(max_pixels=self.config.max_image_pixels)
         self._frame: _Frame | None = None
         self._frame_lock = threading.Lock()
         self._request_counter = 0
@@ -122,7 +133,7 @@ class MotionGeneratorNode(Node):
             CompressedImage, "camera/image/compressed", self._on_compressed, qos_profile_sensor_data
         )
         self.create_subscription(
-            String, "command", self._on_command, QoSProfile(depth=100, reliability=1)
+            String, "command", self._on_command, QoSProfile(depth=100, reliability=1), raw=True
         )
         self.create_service(Trigger, "~/cancel", self._on_cancel)
         self.create_timer(self.config.status_period_s, self._heartbeat)
@@ -187,7 +198,7 @@ class MotionGeneratorNode(Node):
         received = time.monotonic()
         stamp_ns = stamp_key(msg.header.stamp)
         try:
-            rgb = decode(msg)
+            rgb = decode(msg, self._limits)
         except ImageConversionError as error:
             self._stats["images_rejected"] += 1
             self._last_image_error = str(error)
@@ -213,25 +224,16 @@ class MotionGeneratorNode(Node):
             return None
         return frame
 
-    def _on_command(self, msg: String) -> None:
+    def _on_command(self, raw: bytes) -> None:
         self._request_counter += 1
         self._stats["commands"] += 1
         request_id = self._request_counter
-        text = msg.data.strip()
-        reason = None
-        if "\ufffd" in text:  # the middleware replaced bytes that are not UTF-8
-            reason = "command is not valid UTF-8"
-        elif not text:
-            reason = "command is empty"
-        elif len(text) > self.config.max_command_chars:
-            reason = (
-                f"command has {len(text)} characters; the limit (max_command_chars) is "
-                f"{self.config.max_command_chars}"
-            )
-        if reason is not None:
+        try:
+            text = command_from_cdr(raw, self.config.max_command_chars)
+        except CommandTextError as error:
             self._publish_status(
-                {"state": "rejected", "request_id": request_id, "command": text[:80],
-                 "reason": reason}
+                {"state": "rejected", "request_id": request_id, "command": error.preview,
+                 "reason": str(error)}
             )  # fmt: skip
             return
         frame = self._latest_frame()

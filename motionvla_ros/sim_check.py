@@ -10,7 +10,9 @@ Topics (relative names, remappable):
 ``~/approved_root_path``     nav_msgs/Path                     out: their floating-base paths
 ===========================  ================================  =============================
 
-A trajectory and its path are paired by ``header.stamp``
+Both inputs are received serialized: a message's stamp and number of points are read
+first (:func:`declared_length`), and one longer than ``max_points`` is refused before
+it is deserialized. A trajectory and its path are paired by ``header.stamp``
 (:mod:`motionvla_ros.pairing`); a half whose partner does not arrive within
 ``pair_timeout_s`` is reported as failed and never forwarded. Checks run one at
 a time on a worker thread, so the executor keeps receiving while MuJoCo runs; at
@@ -18,6 +20,12 @@ most ``max_pending`` trajectories wait, later ones are refused with a report.
 Every path that does not end in a passing check ends in a report that says why,
 and nothing is forwarded: unpaired halves, malformed messages, a failing check,
 an exception in the simulator, a simulator that is not installed.
+
+What goes out on ``~/approved_trajectory`` is never the incoming message: it is
+rebuilt from the trajectory the simulator checked (:mod:`motionvla_ros.approval`:
+positions clamped into the joint ranges, velocities recomputed from them,
+``time_from_start`` from 0 at the checked rate, no accelerations or effort), and the
+report's ``approved`` entry says what was clamped, dropped and recomputed.
 
 To drive a ``joint_trajectory_controller`` with approved motions only, remap the
 output onto the controller's input::
@@ -47,10 +55,12 @@ from typing import Any
 from nav_msgs.msg import Path
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory
 
+from motionvla_ros.approval import approve
 from motionvla_ros.image_conversion import numpy_to_imgmsg
 from motionvla_ros.node_main import run_node
 from motionvla_ros.pairing import StampPairer
@@ -58,8 +68,8 @@ from motionvla_ros.parameters import declare_config, param
 from motionvla_ros.scene_rendering import RenderSettings, SceneRenderWorker
 from motionvla_ros.trajectory_messages import (
     TrajectoryMessageError,
+    declared_length,
     msgs_to_trajectory,
-    stamp_key,
 )
 
 __all__ = ["HEAD_CAMERA_FRAME", "SimCheckNode", "SimCheckNodeConfig", "main"]
@@ -77,6 +87,9 @@ class SimCheckNodeConfig:
         5.0, "How long half of a trajectory waits for its partner, seconds.", (0.1, 600.0)
     )
     max_pending: int = param(4, "Trajectories that may wait for a check.", (1, 100))
+    max_points: int = param(
+        15_000, "Longer trajectories are refused before they are decoded.", (2, 1_000_000)
+    )
     frame_id: str = param("world", "frame_id expected on trajectories (others are refused).")
     head_camera_rate_hz: float = param(
         0.0, "Publish the simulated head camera on camera/image at this rate (0: off).",
@@ -117,20 +130,36 @@ class SimCheckNodeConfig:
         return self.head_camera_rate_hz > 0 or bool(self.video_dir)
 
 
-def _make_checker(config: SimCheckNodeConfig):
+@dataclass(frozen=True)
+class _Simulator:
+    checker: Any  # sim.checker.SimChecker, or None where it cannot be imported
+    position_limits: Any  # [29, 2] joint ranges the approved positions are clamped into
+    unavailable: str = ""  # why there is no checker
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """A half of a trajectory refused on arrival; it still pairs, for one report."""
+
+    reason: str
+
+
+def _make_simulator(config: SimCheckNodeConfig) -> _Simulator:
     """The simulation checker, or the reason there is none."""
     # Imported here so that the node still starts (and withholds everything, saying
     # why) where the simulator cannot be imported.
     try:
+        from retargeting.g1 import g1_description
         from sim import checker
         from sim import config as sim_config
     except ImportError as error:
-        return None, f"simulation check unavailable: {error}"
+        return _Simulator(None, None, f"simulation check unavailable: {error}")
     thresholds = sim_config.SimCheckConfig()
     if config.thresholds_file:
         values = json.loads(FilePath(config.thresholds_file).read_text())
         thresholds = sim_config.SimCheckConfig.from_dict(values)
-    return checker.SimChecker(thresholds, scene=_scene(config)), ""
+    simulator = checker.SimChecker(thresholds, scene=_scene(config))
+    return _Simulator(simulator, g1_description().position_limits)
 
 
 def _scene(config: SimCheckNodeConfig):
@@ -143,10 +172,12 @@ class SimCheckNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("sim_check", **kwargs)
         self.config = declare_config(self, SimCheckNodeConfig)
-        self._checker, self._unavailable = _make_checker(self.config)
-        if self._checker is None:
-            self.get_logger().error(f"{self._unavailable}; every trajectory will be withheld")
-        self._pairer: StampPairer[JointTrajectory, Path] = StampPairer(
+        self._simulator = _make_simulator(self.config)
+        if self._simulator.checker is None:
+            self.get_logger().error(
+                f"{self._simulator.unavailable}; every trajectory will be withheld"
+            )
+        self._pairer: StampPairer[JointTrajectory | _Refused, Path | _Refused] = StampPairer(
             timeout_s=self.config.pair_timeout_s, capacity=4 * self.config.max_pending
         )
         self._lock = threading.Lock()
@@ -164,8 +195,10 @@ class SimCheckNode(Node):
             JointTrajectory, "~/approved_trajectory", reliable
         )
         self._approved_path_pub = self.create_publisher(Path, "~/approved_root_path", reliable)
-        self.create_subscription(JointTrajectory, "joint_trajectory", self._on_joints, reliable)
-        self.create_subscription(Path, "root_path", self._on_path, reliable)
+        self.create_subscription(
+            JointTrajectory, "joint_trajectory", self._on_joints, reliable, raw=True
+        )
+        self.create_subscription(Path, "root_path", self._on_path, reliable, raw=True)
         self.create_timer(min(0.5, self.config.pair_timeout_s / 2), self._expire)
         self._renders = self._start_rendering() if self.config.renders else None
         self.get_logger().info(
@@ -176,7 +209,7 @@ class SimCheckNode(Node):
 
     # --- pictures ------------------------------------------------------------------
     def _start_rendering(self) -> SceneRenderWorker | None:
-        if self._checker is None:  # no simulator: nothing to render either
+        if self._simulator.checker is None:  # no simulator: nothing to render either
             return None
         self._video_pub = self.create_publisher(
             String, "~/video", QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
@@ -216,17 +249,42 @@ class SimCheckNode(Node):
         self._video_pub.publish(String(data=json.dumps({"node": self.get_name(), **event})))
 
     # --- inputs --------------------------------------------------------------------
-    def _on_joints(self, msg: JointTrajectory) -> None:
-        with self._lock:
-            pair = self._pairer.add_first(stamp_key(msg.header.stamp), msg, time.monotonic())
-        if pair is not None:
-            self._submit(*pair)
+    def _decode(self, raw: bytes, msg_type: type) -> tuple[int | None, Any]:
+        """(stamp key, message) of a serialized half, or a :class:`_Refused` in its place;
+        the key is None when not even the header can be read."""
+        try:
+            stamp_ns, length = declared_length(raw, msg_type)
+        except TrajectoryMessageError as error:
+            return None, _Refused(f"malformed {msg_type.__name__}: {error}")
+        if length > self.config.max_points:
+            return stamp_ns, _Refused(
+                f"{msg_type.__name__} has {length} points; the limit (max_points) is "
+                f"{self.config.max_points}"
+            )
+        try:
+            return stamp_ns, deserialize_message(raw, msg_type)
+        except Exception as error:  # rclpy raises plain exceptions for broken CDR
+            return stamp_ns, _Refused(f"malformed {msg_type.__name__}: {error}")
 
-    def _on_path(self, msg: Path) -> None:
+    def _on_joints(self, raw: bytes) -> None:
+        stamp_ns, msg = self._decode(raw, JointTrajectory)
+        if stamp_ns is None:  # nothing to pair it by
+            self._withhold(0, msg.reason)
+            return
         with self._lock:
-            pair = self._pairer.add_second(stamp_key(msg.header.stamp), msg, time.monotonic())
+            pair = self._pairer.add_first(stamp_ns, msg, time.monotonic())
         if pair is not None:
-            self._submit(*pair)
+            self._submit(stamp_ns, *pair)
+
+    def _on_path(self, raw: bytes) -> None:
+        stamp_ns, msg = self._decode(raw, Path)
+        if stamp_ns is None:  # nothing to pair it by
+            self._withhold(0, msg.reason)
+            return
+        with self._lock:
+            pair = self._pairer.add_second(stamp_ns, msg, time.monotonic())
+        if pair is not None:
+            self._submit(stamp_ns, *pair)
 
     def _expire(self) -> None:
         with self._lock:
@@ -247,8 +305,13 @@ class SimCheckNode(Node):
         self.get_logger().warning(f"trajectory {stamp_ns} withheld: {reason}")
         self._publish_report(stamp_ns, False, forwarded=False, reason=reason, **fields)
 
-    def _submit(self, joints: JointTrajectory, path: Path) -> None:
-        stamp_ns = stamp_key(joints.header.stamp)
+    def _submit(
+        self, stamp_ns: int, joints: JointTrajectory | _Refused, path: Path | _Refused
+    ) -> None:
+        refused = [half.reason for half in (joints, path) if isinstance(half, _Refused)]
+        if refused:
+            self._withhold(stamp_ns, "; ".join(refused))
+            return
         with self._lock:
             if self._pending >= self.config.max_pending:
                 busy = True
@@ -258,10 +321,9 @@ class SimCheckNode(Node):
         if busy:
             self._withhold(stamp_ns, f"{self.config.max_pending} trajectories already wait")
             return
-        self._checks.submit(self._check, joints, path)
+        self._checks.submit(self._check, stamp_ns, joints, path)
 
-    def _check(self, joints: JointTrajectory, path: Path) -> None:
-        stamp_ns = stamp_key(joints.header.stamp)
+    def _check(self, stamp_ns: int, joints: JointTrajectory, path: Path) -> None:
         started = time.perf_counter()
         try:
             self._check_and_forward(stamp_ns, joints, path, started)
@@ -286,10 +348,10 @@ class SimCheckNode(Node):
         except TrajectoryMessageError as error:
             self._withhold(stamp_ns, f"malformed trajectory: {error}")
             return
-        if self._checker is None:
-            self._withhold(stamp_ns, self._unavailable)
+        if self._simulator.checker is None:
+            self._withhold(stamp_ns, self._simulator.unavailable)
             return
-        report = self._checker.check(trajectory)
+        report = self._simulator.checker.check(trajectory)
         self.stats["checked"] += 1
         elapsed_ms = round((time.perf_counter() - started) * 1e3, 1)
         video = None
@@ -300,10 +362,13 @@ class SimCheckNode(Node):
         if not report.passed:
             self._withhold(stamp_ns, report.summary(), **details)
             return
-        self._approved_path_pub.publish(path)
-        self._approved_pub.publish(joints)
+        approval = approve(trajectory, joints, self._simulator.position_limits,
+                           self.config.frame_id, joints.header.stamp)  # fmt: skip
+        self._approved_path_pub.publish(approval.path)
+        self._approved_pub.publish(approval.joints)
         self.stats["passed"] += 1
-        self._publish_report(stamp_ns, True, forwarded=True, reason=report.summary(), **details)
+        self._publish_report(stamp_ns, True, forwarded=True, reason=report.summary(),
+                             approved=approval.summary(), **details)  # fmt: skip
 
     def close(self) -> None:
         self._checks.shutdown(wait=True, cancel_futures=True)

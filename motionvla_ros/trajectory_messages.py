@@ -7,7 +7,9 @@ out as ``nav_msgs/Path`` (one ``PoseStamped`` per frame, stamped
 ``header.stamp + time_from_start``). Both messages share ``header.stamp``, which
 identifies the trajectory: a receiver pairs them by that stamp
 (:mod:`motionvla_ros.pairing`) and rebuilds the trajectory with
-:func:`msgs_to_trajectory`.
+:func:`msgs_to_trajectory`. :func:`declared_length` reads a serialized message's stamp
+and number of points before it is deserialized, so that an over-long one is refused
+without building a Python object per point.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from retargeting.trajectory import G1Trajectory, InvalidTrajectoryError
 
 __all__ = [
     "TrajectoryMessageError",
+    "declared_length",
     "msgs_to_trajectory",
     "stamp_key",
     "trajectory_to_msgs",
@@ -87,12 +90,55 @@ def trajectory_to_msgs(
     return joints, path
 
 
+class _CdrCursor:
+    """Reads the leading fields of a serialized (CDR) message, bounds-checked."""
+
+    _HEADER = 4  # encapsulation: representation id (its low bit: little endian), options
+
+    def __init__(self, raw: bytes) -> None:
+        if len(raw) < self._HEADER:
+            raise TrajectoryMessageError(f"serialized message of {len(raw)} bytes")
+        self.raw = raw
+        self.order = "little" if raw[1] & 1 else "big"
+        self.position = self._HEADER
+
+    def uint32(self) -> int:
+        # CDR aligns a 4-byte value to 4 bytes, counted from the end of the header.
+        self.position += -(self.position - self._HEADER) % 4
+        end = self.position + 4
+        if end > len(self.raw):
+            raise TrajectoryMessageError("serialized message ends inside its header")
+        value = int.from_bytes(self.raw[self.position : end], self.order)
+        self.position = end
+        return value
+
+    def skip_string(self) -> None:
+        length = self.uint32()
+        self.position += length
+        if self.position > len(self.raw):
+            raise TrajectoryMessageError("serialized message ends inside a string")
+
+
+def declared_length(raw: bytes, msg_type: type[JointTrajectory] | type[Path]) -> tuple[int, int]:
+    """(stamp key, number of points or poses) of a serialized JointTrajectory or Path."""
+    cursor = _CdrCursor(raw)
+    sec, nanosec = cursor.uint32(), cursor.uint32()
+    stamp_ns = (sec - (1 << 32) * (sec >> 31)) * _NS + nanosec  # sec is a signed int32
+    cursor.skip_string()  # header.frame_id
+    if msg_type is JointTrajectory:
+        for _ in range(cursor.uint32()):  # joint_names: each string takes >= 4 bytes
+            cursor.skip_string()
+    elif msg_type is not Path:
+        raise TypeError(f"expected JointTrajectory or Path, got {msg_type}")
+    return stamp_ns, cursor.uint32()
+
+
 def _frame_rate(joints: JointTrajectory) -> float:
     times = np.array(
         [p.time_from_start.sec + p.time_from_start.nanosec / _NS for p in joints.points]
     )
-    if len(times) < 2:
-        raise TrajectoryMessageError("a trajectory needs at least two points to give its rate")
+    if times[0] != 0:
+        raise TrajectoryMessageError(f"time_from_start must start at 0, not {times[0]:g} s")
     steps = np.diff(times)
     step = float(np.median(steps))
     if step <= 0 or np.any(np.abs(steps - step) > _RATE_TOLERANCE * step + 1e-9):
@@ -111,6 +157,10 @@ def msgs_to_trajectory(joints: JointTrajectory, path: Path) -> G1Trajectory:
     points, a path of another length or invalid values raise
     :class:`TrajectoryMessageError`.
     """
+    if len(joints.points) < 2:
+        raise TrajectoryMessageError(
+            f"a trajectory needs at least two points, this one has {len(joints.points)}"
+        )
     names = list(joints.joint_names)
     if sorted(names) != sorted(JOINT_NAMES):
         missing = sorted(set(JOINT_NAMES) - set(names))

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from motionvla_ros.bringup import dds_environment
+
 ROOT = Path(__file__).resolve().parents[1]
-FASTDDS_PROFILE = ROOT / "config" / "fastdds_shm.xml"
 PARAMS_FILE = ROOT / "config" / "motionvla.yaml"
 
 
@@ -34,7 +35,7 @@ def ros_env(domain_id: int) -> dict[str, str]:
     env.update(
         ROS_DOMAIN_ID=str(domain_id),
         ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-        FASTDDS_DEFAULT_PROFILES_FILE=str(FASTDDS_PROFILE),
+        **dds_environment(),
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         PYTHONUNBUFFERED="1",
     )
@@ -49,6 +50,35 @@ def wait_for(predicate: Callable[[], object], timeout_s: float = 20.0, what: str
             return value
         time.sleep(0.02)
     raise TimeoutError(f"timed out after {timeout_s} s waiting for {what or predicate}")
+
+
+def send_frame(publisher, msg, latest_heartbeat: Callable[[], dict | None]) -> tuple[dict, dict]:
+    """Publish a best-effort camera frame until the generator's heartbeat has counted it
+    (received or rejected); returns the heartbeats before and after.
+
+    A frame can be lost on the way (sensor-data QoS, a loaded machine), so it is sent
+    again until the counters move; only both copies arriving could count it twice.
+    """
+
+    def counted(beat: dict) -> int:
+        return beat["images_received"] + beat["images_rejected"]
+
+    now = time.time()
+    before = wait_for(
+        lambda: (b := latest_heartbeat()) and b["time"] > now and b, what="a heartbeat"
+    )
+    for _ in range(10):
+        publisher.publish(msg)
+        try:
+            after = wait_for(
+                lambda: (b := latest_heartbeat()) and counted(b) > counted(before) and b,
+                3.0,
+                "the image counters",
+            )
+        except TimeoutError:
+            continue
+        return before, after
+    raise TimeoutError("the generator never counted the frame (10 sends)")
 
 
 class NodeProcess:
@@ -93,7 +123,8 @@ class Probe:
 
     def __init__(self, domain_id: int, name: str = "probe") -> None:
         os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-        os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(FASTDDS_PROFILE))
+        for name, value in dds_environment().items():
+            os.environ.setdefault(name, value)
         import rclpy
         from rclpy.executors import SingleThreadedExecutor
 
@@ -123,6 +154,11 @@ class Probe:
             QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE),
         )
         return received
+
+    def matched_publishers(self, topic: str) -> int:
+        """Publishers matched by this node's own subscriptions to ``topic`` (the reader's
+        view, which can lag the graph's)."""
+        return sum(s.get_publisher_count() for s in self.node.subscriptions if s.topic == topic)
 
     def close(self) -> None:
         import rclpy

@@ -11,9 +11,11 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from motionvla_ros.bringup import CONSOLE_SCRIPTS, NODES, build_commands, parse_args
-from tests.ros_helpers import ROOT, ros_domain, ros_env
+from motionvla_ros.image_conversion import DEFAULT_MAX_PIXELS
+from tests.ros_helpers import PARAMS_FILE, ROOT, ros_domain, ros_env
 
 pytestmark = [pytest.mark.ros]
 
@@ -59,7 +61,8 @@ def test_launch_file_starts_the_registered_executables():
 def test_launch_arguments_are_the_bringup_arguments():
     declared = {ast.literal_eval(call.args[0]) for call in _launch_calls("DeclareLaunchArgument")}
     assert declared == {"model_path", "device", "use_sim", "scene", "backend",
-                        "head_camera_hz", "video_dir", "use_voice"}  # fmt: skip
+                        "max_image_pixels", "head_camera_hz", "video_dir",
+                        "use_voice"}  # fmt: skip
     args = parse_args([f"{name}:={value}" for name, value in (
         ("model_path", "/m"), ("device", "cpu"), ("use_sim", "false"), ("scene", "3"),
         ("backend", "clips"), ("head_camera_hz", "10"), ("video_dir", "/v"))])  # fmt: skip
@@ -72,6 +75,15 @@ def test_launch_arguments_are_the_bringup_arguments():
     sim_command = build_commands(args)["sim_check"]
     assert "head_camera_rate_hz:=10.0" in sim_command and "video_dir:=/v" in sim_command
     assert "voice_command" not in build_commands(args)  # use_voice defaults to false
+    assert not any("max_image_pixels" in a for a in build_commands(args)["motion_generator"])
+    limited = build_commands(parse_args(["max_image_pixels:=307200"]))["motion_generator"]
+    assert "max_image_pixels:=307200" in limited
+    # The launch file's default is the parameter file's value and the node's own default.
+    pixels = next(c for c in _launch_calls("DeclareLaunchArgument")
+                  if ast.literal_eval(c.args[0]) == "max_image_pixels")  # fmt: skip
+    params = yaml.safe_load(PARAMS_FILE.read_text())["motion_generator"]["ros__parameters"]
+    assert int(_keyword(pixels, "default_value")) == params["max_image_pixels"]
+    assert params["max_image_pixels"] == DEFAULT_MAX_PIXELS
     assert "voice_command" in build_commands(parse_args(["use_voice:=true"]))
 
 

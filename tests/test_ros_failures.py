@@ -95,10 +95,14 @@ def test_generator_keeps_serving_when_sim_check_is_down(probe, tmp_path):
     approved = probe.collect(JointTrajectory, "/simdown/sim_check/approved_trajectory", RELIABLE)
     commands = probe.node.create_publisher(String, "/simdown/command", RELIABLE)
     try:
+        # The generator's own writer must have matched sim_check (its heartbeat says so):
+        # the graph seen from here can be ahead, and a trajectory published before the
+        # match is never judged.
         wait_for(
             lambda: (
                 commands.get_subscription_count()
-                and probe.node.count_subscribers("/simdown/joint_trajectory")
+                and any(s.get("trajectory_subscribers", 0) >= 1 for s in status)
+                and probe.matched_publishers("/simdown/sim_check/report")
             ),
             90,
             "both nodes",

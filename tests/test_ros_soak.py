@@ -24,11 +24,15 @@ pytestmark = [pytest.mark.ros, pytest.mark.slow]
 DOMAIN = ros_domain(76)
 COMMANDS = 500
 # Resident memory is sampled every INTERVAL commands after the first. A leak grows
-# with the number of commands, so it shows in every interval; the generator also has
-# a one-off step of ~10 MB (cause not found) that comes in one interval, at a
-# different command in each run. The test therefore sums the growth of all intervals
-# but the largest: a leak of one trajectory message per command (~30 KB) adds ~9 MB
-# over the three smaller intervals of 100 commands, a single step adds nothing.
+# with the number of commands, so it shows in every interval. The generator used to
+# step up ~10 MB once in some runs, in one interval, at a different command each time.
+# Its likeliest cause, DDS histories that keep every slot as large as the largest
+# sample they held (rmw_fastrtps's PREALLOCATED_WITH_REALLOC: one 25 MB sample left a
+# reader 41 MB larger in DDS), is gone with config/fastdds_shm.xml (DYNAMIC), and no
+# step came in 7 runs since; but it came in none of 4 runs of the code before either,
+# so its end is not proven. The test therefore sums the growth of all intervals but
+# the largest: a leak of one trajectory message per command (~30 KB) adds ~9 MB over
+# the three smaller intervals of 100 commands, a single step adds nothing.
 INTERVAL = 100
 RSS_GROWTH_LIMIT_MB = 5.0
 TEXTS = ("walk forward", "jog backward", "turn around", "walk sideways left")
@@ -63,11 +67,16 @@ def test_500_commands_keep_memory_flat(tmp_path):
         commands = probe.node.create_publisher(
             String, "/command", QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
         )
+        # Matched as the publishers themselves see it: the graph seen from here can be
+        # ahead of the generator's own matching, and trajectories published before its
+        # writer has matched sim_check are never judged (the first 12-30 of a run, in 3
+        # of 7 runs, which then waited in vain for "every verdict"). A heartbeat received
+        # also means that the status path is matched.
         wait_for(
             lambda: (
                 commands.get_subscription_count()
-                and probe.node.count_subscribers("/joint_trajectory")
-                and probe.node.count_publishers("/sim_check/report")
+                and any(s.get("trajectory_subscribers", 0) >= 1 for s in status)
+                and probe.matched_publishers("/sim_check/report")
             ),
             90,
             "both nodes",

@@ -12,9 +12,13 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CompressedImage
 
 from motionvla_model.motion.registry_data import fetch
+from motionvla_ros.approval import approve
+from motionvla_ros.command_text import CommandTextError, clean_command, command_from_cdr
 from motionvla_ros.generation_worker import GenerationWorker
 from motionvla_ros.image_conversion import (
     ENCODINGS,
+    MAX_ROW_PADDING_BYTES,
+    FrameLimits,
     ImageConversionError,
     compressed_to_rgb8,
     imgmsg_to_numpy,
@@ -32,17 +36,18 @@ from motionvla_ros.pipeline import (
 )
 from motionvla_ros.trajectory_messages import (
     TrajectoryMessageError,
+    declared_length,
     msgs_to_trajectory,
     stamp_key,
     trajectory_to_msgs,
 )
-from retargeting.g1 import JOINT_NAMES
-from retargeting.trajectory import load_reference_clip
+from retargeting.g1 import JOINT_NAMES, g1_description
+from retargeting.trajectory import G1Trajectory, load_reference_clip
 
 RNG = np.random.default_rng(0)
 
 
-def _random_image(encoding: str, height: int = 5, width: int = 7) -> np.ndarray:
+def _random_image(encoding: str, height: int = 9, width: int = 11) -> np.ndarray:
     enc = ENCODINGS[encoding]
     high = np.iinfo(enc.dtype).max
     shape = (height, width) if enc.channels == 1 else (height, width, enc.channels)
@@ -88,8 +93,8 @@ def test_mono_images_become_grey_rgb_and_depth_is_refused():
 
 def test_last_row_without_padding_is_accepted():
     image = _random_image("rgb8")
-    msg = numpy_to_imgmsg(image, "rgb8", step=32)
-    msg.data = bytes(msg.data)[: 32 * 4 + 21]
+    msg = numpy_to_imgmsg(image, "rgb8", step=40)
+    msg.data = bytes(msg.data)[: 40 * 8 + 33]
     np.testing.assert_array_equal(imgmsg_to_numpy(msg), image)
 
 
@@ -98,11 +103,17 @@ def test_last_row_without_padding_is_accepted():
     [
         (dict(encoding="yuv422"), "unsupported image encoding"),
         (dict(encoding="32FC1"), "unsupported image encoding"),
-        (dict(height=0), "empty"),
-        (dict(width=0), "empty"),
+        (dict(height=0), "each side"),
+        (dict(width=0), "each side"),
         (dict(step=5), "shorter than one row"),
+        (dict(step=33 + MAX_ROW_PADDING_BYTES + 1), "pads a row"),
+        (dict(step=1_000_000_000, data=b"\x00" * 30), "pads a row"),
         (dict(data=b"\x00" * 50), "truncated"),
         (dict(data=b""), "truncated"),
+        (dict(data=b"\x00" * (33 * 9 + 1)), "longer than declared"),
+        (dict(height=4, width=11, data=b"\x00" * 33 * 4), "each side"),
+        (dict(height=1, width=4000, step=12000, data=b"\x00" * 12000), "each side"),
+        (dict(height=8, width=800, step=2400, data=b"\x00" * 19200), "aspect ratio"),
     ],
 )
 def test_malformed_images_raise_typed_errors(change, message):
@@ -111,6 +122,15 @@ def test_malformed_images_raise_typed_errors(change, message):
         setattr(msg, key, value)
     with pytest.raises(ImageConversionError, match=message):
         imgmsg_to_rgb8(msg)
+
+
+def test_frame_limits_refuse_before_converting():
+    msg = numpy_to_imgmsg(_random_image("rgb8", 64, 64), "rgb8")
+    imgmsg_to_rgb8(msg, FrameLimits(max_pixels=64 * 64))
+    with pytest.raises(ImageConversionError, match="max_image_pixels"):
+        imgmsg_to_rgb8(msg, FrameLimits(max_pixels=64 * 63))
+    with pytest.raises(ValueError):
+        FrameLimits(max_pixels=10)
 
 
 def test_numpy_to_imgmsg_refuses_mismatched_arrays():
@@ -128,10 +148,37 @@ def test_compressed_png_decodes_exactly_and_garbage_is_refused():
     assert ok
     msg = CompressedImage(format="png", data=png.tobytes())
     np.testing.assert_array_equal(compressed_to_rgb8(msg), rgb)
-    with pytest.raises(ImageConversionError, match="could not be decoded"):
+    with pytest.raises(ImageConversionError, match="neither JPEG nor PNG"):
         compressed_to_rgb8(CompressedImage(format="jpeg", data=b"not a jpeg at all"))
     with pytest.raises(ImageConversionError, match="no data"):
         compressed_to_rgb8(CompressedImage(format="jpeg"))
+    with pytest.raises(ImageConversionError, match="could not be decoded"):
+        compressed_to_rgb8(CompressedImage(format="png", data=png.tobytes()[:60]))
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose IHDR declares ``width`` x ``height`` and whose pixels are 8 x 8."""
+    _, png = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))
+    data = bytearray(png.tobytes())
+    data[16:24] = width.to_bytes(4, "big") + height.to_bytes(4, "big")
+    return bytes(data)
+
+
+def test_compressed_sizes_are_read_from_the_header_before_decoding():
+    with pytest.raises(ImageConversionError, match="max_image_pixels"):
+        compressed_to_rgb8(CompressedImage(format="png", data=_png_declaring(8000, 8000)))
+    for side in (1, 100_000):
+        with pytest.raises(ImageConversionError, match="each side"):
+            compressed_to_rgb8(CompressedImage(format="png", data=_png_declaring(side, side)))
+    rgb = _random_image("rgb8", 40, 56)
+    _, jpeg = cv2.imencode(".jpg", rgb)
+    assert compressed_to_rgb8(CompressedImage(format="jpeg", data=jpeg.tobytes())).shape == (
+        40, 56, 3
+    )  # fmt: skip
+    with pytest.raises(ImageConversionError, match="max_image_pixels"):
+        compressed_to_rgb8(CompressedImage(data=jpeg.tobytes()), FrameLimits(max_pixels=1000))
+    with pytest.raises(ImageConversionError, match="frame header"):
+        compressed_to_rgb8(CompressedImage(format="jpeg", data=jpeg.tobytes()[:20]))
 
 
 # --- trajectory messages and pairing ------------------------------------------------
@@ -179,6 +226,81 @@ def test_joint_order_is_repaired_and_bad_pairs_are_refused(walk):
     joints.points[2].positions[0] = float("nan")
     with pytest.raises(TrajectoryMessageError, match="non-finite"):
         msgs_to_trajectory(joints, path)
+
+
+def test_empty_and_shifted_trajectories_are_refused_by_name(walk):
+    joints, path = trajectory_to_msgs(walk, Time(sec=5), "world")
+    joints.points, path.poses = [], []
+    with pytest.raises(TrajectoryMessageError, match="at least two points"):
+        msgs_to_trajectory(joints, path)
+    joints, path = trajectory_to_msgs(walk, Time(sec=5), "world")
+    for point in joints.points:
+        point.time_from_start.sec += 100
+    with pytest.raises(TrajectoryMessageError, match="start at 0"):
+        msgs_to_trajectory(joints, path)
+
+
+def test_declared_length_reads_the_serialized_header(walk):
+    from nav_msgs.msg import Path
+    from rclpy.serialization import serialize_message
+    from trajectory_msgs.msg import JointTrajectory
+
+    joints, path = trajectory_to_msgs(walk, Time(sec=-3, nanosec=9), "w\u00f6rld")
+    key = stamp_key(joints.header.stamp)
+    assert declared_length(serialize_message(joints), JointTrajectory) == (key, walk.num_frames)
+    assert declared_length(serialize_message(path), Path) == (key, walk.num_frames)
+    with pytest.raises(TrajectoryMessageError, match="ends inside"):
+        declared_length(serialize_message(joints)[:30], JointTrajectory)
+
+
+def test_approved_messages_are_rebuilt_from_the_checked_trajectory(walk):
+    limits = g1_description().position_limits
+    joint_pos = np.array(walk.joint_pos[:20])
+    joint_pos[5, 21] = limits[21, 1] + 0.015  # past the range, inside the check's margin
+    checked = G1Trajectory(walk.fps, walk.root_pos[:20], walk.root_quat[:20], joint_pos)
+    incoming, _ = trajectory_to_msgs(checked, Time(sec=7), "world")
+    for point in incoming.points:
+        point.velocities = [float("nan")] * 7
+        point.effort = [1e9] * 29
+    approval = approve(checked, incoming, limits, "world", Time(sec=7))
+    assert approval.clamped_rad == {JOINT_NAMES[21]: pytest.approx(0.015)}
+    assert approval.dropped == ("effort", "velocities")
+    positions = np.array([p.positions for p in approval.joints.points])
+    assert (positions <= limits[:, 1]).all() and (positions >= limits[:, 0]).all()
+    assert all(len(p.velocities) == 29 and not len(p.effort) for p in approval.joints.points)
+    assert np.isfinite([p.velocities for p in approval.joints.points]).all()
+    assert approval.joints.points[0].time_from_start.sec == 0
+    assert stamp_key(approval.path.header.stamp) == stamp_key(Time(sec=7))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("walk forward", "walk forward"),
+        ("walk \ufffd forward", "walk \ufffd forward"),  # a literal U+FFFD is text
+        ("\x1b[31mjog backward\x1b[0m", "jog backward"),
+        ("\x1b]0;title\x07turn", "turn"),
+        ("wa\u200blk\tleft\n", "walk left"),
+    ],
+)
+def test_command_text_is_cleaned(text, expected):
+    assert clean_command(text, 100) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"\x00\x01\x00\x00\x06\x00\x00\x00\xff\xfewa\x80\x00", "not valid UTF-8"),
+        (b"\x00\x01\x00\x00\x05\x00\x00\x00wa\x1bk\x00", "control character"),
+        (b"\x00\x01\x00\x00\xff\xff\xff\x7fwalk\x00", "declares"),
+        (b"\x00\x01", "too short"),
+        (b"\x00\x01\x00\x00\x02\x00\x00\x00 \x00", "empty"),
+        (b"\x00\x00\x00\x00\x00\x00\x00\x0c" + b"w" * 11 + b"\x00", "limit"),  # big endian
+    ],
+)
+def test_command_bytes_that_are_no_plain_text_are_refused(raw, reason):
+    with pytest.raises(CommandTextError, match=reason):
+        command_from_cdr(raw, 10)
 
 
 def test_pairer_matches_either_order_and_expires_orphans():

@@ -140,8 +140,12 @@ def test_garbage_audio_never_makes_a_command_and_memory_stays_flat(session):
 
         wait_for(beat, 120, "the node to catch up")
 
+    # Each piece waits for the node to catch up: 35 s at once would exceed the queue
+    # (max_pending_s = 30 s) wherever recognition runs slower than real time.
     publish(np.zeros(5 * RATE, np.int16))  # silence
+    caught_up(0.0)
     publish(np.round(rng.normal(0, 3000, 20 * RATE)).astype(np.int16))  # white noise
+    caught_up(0.0)
     square = np.where(np.sin(np.arange(10 * RATE) * 0.06) > 0, 32767, -32768)
     publish(square.astype(np.int16))  # clipped
     caught_up(0.0)
