@@ -5,6 +5,7 @@ Topics (relative names, remappable):
 ===========================  ================================  =============================
 ``joint_trajectory``         trajectory_msgs/JointTrajectory   in: from motion_generator
 ``root_path``                nav_msgs/Path                     in: floating base, same stamp
+``motion_plan``              std_msgs/String (JSON)            in: the model's plan, same stamp
 ``~/report``                 std_msgs/String (JSON)            out: one verdict per trajectory
 ``~/approved_trajectory``    trajectory_msgs/JointTrajectory   out: only trajectories that pass
 ``~/approved_root_path``     nav_msgs/Path                     out: their floating-base paths
@@ -26,6 +27,13 @@ rebuilt from the trajectory the simulator checked (:mod:`motionvla_ros.approval`
 positions clamped into the joint ranges, velocities recomputed from them,
 ``time_from_start`` from 0 at the checked rate, no accelerations or effort), and the
 report's ``approved`` entry says what was clamped, dropped and recomputed.
+
+A trajectory that comes with the model's grounded plan (``motion_plan``, e.g.
+``red box: 2.4 m, 30° left``) has the plan scored against the scene the node simulates
+(:mod:`motionvla_ros.plan_check`): the report's ``plan`` entry gives the plan, whether the
+named object is in the scene, the plan's distance and bearing errors and how far from
+that object the robot ends. A plan is information for a person, not a verdict: it does
+not change what is forwarded. A malformed plan is counted and logged, never scored.
 
 To drive a ``joint_trajectory_controller`` with approved motions only, remap the
 output onto the controller's input::
@@ -60,11 +68,13 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory
 
+from motionvla_model.plan import PlanFormatError
 from motionvla_ros.approval import approve
 from motionvla_ros.image_conversion import numpy_to_imgmsg
 from motionvla_ros.node_main import run_node
 from motionvla_ros.pairing import StampPairer
 from motionvla_ros.parameters import declare_config, param
+from motionvla_ros.plan_check import RecentPlans, parse_plan_message, score_plan
 from motionvla_ros.scene_rendering import RenderSettings, SceneRenderWorker
 from motionvla_ros.trajectory_messages import (
     TrajectoryMessageError,
@@ -183,7 +193,9 @@ class SimCheckNode(Node):
         self._lock = threading.Lock()
         self._pending = 0
         self._checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-check")
-        self.stats = {"checked": 0, "passed": 0, "withheld": 0}
+        self.stats = {"checked": 0, "passed": 0, "withheld": 0, "plans_refused": 0}
+        self._scene = _scene(self.config)
+        self._plans = RecentPlans(capacity=4 * self.config.max_pending)
 
         # Deep enough for a burst of trajectories: a sample overwritten before it is
         # delivered would never get a verdict.
@@ -199,6 +211,7 @@ class SimCheckNode(Node):
             JointTrajectory, "joint_trajectory", self._on_joints, reliable, raw=True
         )
         self.create_subscription(Path, "root_path", self._on_path, reliable, raw=True)
+        self.create_subscription(String, "motion_plan", self._on_plan, reliable)
         self.create_timer(min(0.5, self.config.pair_timeout_s / 2), self._expire)
         self._renders = self._start_rendering() if self.config.renders else None
         self.get_logger().info(
@@ -216,7 +229,7 @@ class SimCheckNode(Node):
         )
         video_dir = FilePath(self.config.video_dir) if self.config.video_dir else None
         renders = SceneRenderWorker(
-            _scene(self.config),
+            self._scene,
             self.config.render_settings,
             video_dir,
             self._publish_video_event,
@@ -285,6 +298,24 @@ class SimCheckNode(Node):
             pair = self._pairer.add_second(stamp_ns, msg, time.monotonic())
         if pair is not None:
             self._submit(stamp_ns, *pair)
+
+    def _on_plan(self, msg: String) -> None:
+        try:
+            stamp_ns, plan = parse_plan_message(msg.data)
+        except PlanFormatError as error:
+            self.stats["plans_refused"] += 1
+            self.get_logger().warning(f"motion_plan refused: {error}", throttle_duration_sec=5.0)
+            return
+        with self._lock:
+            self._plans.add(stamp_ns, plan)
+
+    def _plan_score(self, stamp_ns: int, trajectory: Any) -> dict[str, Any] | None:
+        with self._lock:
+            plan = self._plans.pop(stamp_ns)
+        if plan is None:
+            return None
+        end = trajectory.root_pos[-1]
+        return score_plan(plan, self._scene, end_xy=(float(end[0]), float(end[1]))).to_dict()
 
     def _expire(self) -> None:
         with self._lock:
@@ -358,7 +389,8 @@ class SimCheckNode(Node):
         if self._renders is not None:
             video = self._renders.submit_video(stamp_ns, trajectory, report.passed)
         details = {"report": report.to_dict(), "check_ms": elapsed_ms,
-                   "video": None if video is None else str(video)}  # fmt: skip
+                   "video": None if video is None else str(video),
+                   "plan": self._plan_score(stamp_ns, trajectory)}  # fmt: skip
         if not report.passed:
             self._withhold(stamp_ns, report.summary(), **details)
             return

@@ -146,6 +146,44 @@ def test_checked_trajectory_is_written_as_an_mp4(rig, checked):
     assert rig.sim.alive() and rig.generator.alive()
 
 
+def test_a_plan_is_scored_against_the_scene(rig):
+    from builtin_interfaces.msg import Time
+    from nav_msgs.msg import Path
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from trajectory_msgs.msg import JointTrajectory
+
+    from motionvla_model.motion.registry_data import fetch
+    from motionvla_model.plan import ScenePlan
+    from motionvla_ros.plan_check import plan_message
+    from motionvla_ros.trajectory_messages import trajectory_to_msgs
+    from retargeting.trajectory import G1Trajectory, load_reference_clip
+    from sim.scene import SceneDescription
+
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    plans = rig.probe.node.create_publisher(String, "/motion_plan", reliable)
+    paths = rig.probe.node.create_publisher(Path, "/root_path", reliable)
+    joints = rig.probe.node.create_publisher(JointTrajectory, "/joint_trajectory", reliable)
+    wait_for(lambda: plans.get_subscription_count() and joints.get_subscription_count(), 30,
+             "sim_check's subscriptions")  # fmt: skip
+    clip = load_reference_clip(fetch("amp/walk_forward_loop_002__A022"))
+    walk = G1Trajectory(clip.fps, clip.root_pos[:101], clip.root_quat[:101],
+                        clip.joint_pos[:101])  # fmt: skip
+    (box,) = SceneDescription.random(SCENE_WITH_A_RED_BOX).objects
+    distance, bearing = box.seen_from_start()
+    stamp = Time(sec=4242)
+    plans.publish(String(data=plan_message(stamp_key(stamp), ScenePlan("red box", 2.0, 5.0))))
+    joint_msg, path_msg = trajectory_to_msgs(walk, stamp)
+    paths.publish(path_msg)
+    joints.publish(joint_msg)
+    report = rig.first(rig.reports, "the planned walk's report", stamp_ns=stamp_key(stamp))
+    plan = report["plan"]
+    assert plan["target_in_scene"], plan
+    assert plan["distance_error_m"] == pytest.approx(abs(2.0 - distance), abs=1e-3)
+    assert plan["bearing_error_deg"] == pytest.approx(abs(5.0 - bearing), abs=0.01)
+    end = walk.root_pos[-1]
+    assert plan["end_distance_m"] == pytest.approx(box.floor_distance(end[0], end[1]), abs=1e-3)
+
+
 def test_nodes_stop_cleanly(rig):
     rig.generator.stop_cleanly()
     rig.sim.stop_cleanly()

@@ -10,9 +10,12 @@ import pytest
 from builtin_interfaces.msg import Time
 from nav_msgs.msg import Path
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory
 
 from motionvla_model.motion.registry_data import fetch
+from motionvla_model.plan import ScenePlan
+from motionvla_ros.plan_check import plan_message
 from motionvla_ros.trajectory_messages import stamp_key, trajectory_to_msgs
 from retargeting.trajectory import G1Trajectory, load_reference_clip
 from tests.ros_helpers import PARAMS_FILE, NodeProcess, Probe, ros_domain, wait_for
@@ -42,11 +45,13 @@ class Rig:
             JointTrajectory, "/joint_trajectory", reliable
         )
         self.paths = self.probe.node.create_publisher(Path, "/root_path", reliable)
+        self.plans = self.probe.node.create_publisher(String, "/motion_plan", reliable)
         try:
             wait_for(
                 lambda: (
                     self.joints.get_subscription_count()
                     and self.paths.get_subscription_count()
+                    and self.plans.get_subscription_count()
                     and self.probe.node.count_publishers("/sim_check/report")
                 ),
                 timeout_s=60,
@@ -57,8 +62,8 @@ class Rig:
             self.node.stop()
             raise
 
-    def send(self, trajectory: G1Trajectory, joints=True, path=True, edit=None) -> int:
-        stamp = Time(sec=1000 + next(_stamps))
+    def send(self, trajectory: G1Trajectory, joints=True, path=True, edit=None, stamp=None) -> int:
+        stamp = stamp or Time(sec=1000 + next(_stamps))
         joint_msg, path_msg = trajectory_to_msgs(trajectory, stamp)
         if edit is not None:
             edit(joint_msg, path_msg)
@@ -103,6 +108,22 @@ def test_real_clip_passes_and_is_forwarded(rig, walk):
     assert report["passed"] and report["forwarded"], report.get("reason")
     assert report["report"]["num_frames"] == walk.num_frames
     wait_for(lambda: rig.was_forwarded(stamp), 10, "the approved trajectory")
+
+
+@pytest.mark.skipif(not HAS_SIM_CHECKER, reason="sim.checker is not in this tree yet")
+def test_a_plan_is_reported_with_its_trajectory_and_a_malformed_one_is_not(rig, walk):
+    # A malformed plan first: counted and logged, the node keeps serving.
+    rig.plans.publish(String(data='{"stamp_ns": 1, "text": "RED BOX!!"}'))
+    stamp = 1000 + next(_stamps)
+    plan = ScenePlan("red box", 2.4, 30.0)
+    rig.plans.publish(String(data=plan_message(stamp * 10**9, plan)))
+    wait_for(lambda: rig.node.alive(), 5, "sim_check alive")
+    reported = rig.report(rig.send(walk, stamp=Time(sec=stamp)))
+    # The bare floor holds no red box: the plan is reported, not scored, and not a verdict.
+    assert reported["plan"]["text"] == plan.text() and not reported["plan"]["target_in_scene"]
+    assert reported["passed"] and reported["forwarded"]
+    unplanned = rig.report(rig.send(walk))
+    assert unplanned["plan"] is None
 
 
 def test_corrupted_clip_is_withheld(rig, walk):
