@@ -51,7 +51,7 @@ __all__ = ["CommandOutcome", "DemoClient", "main", "run_demo"]
 
 DEFAULT_SCENE = 25  # SceneDescription.random(25): white cylinder, red box, green box
 DEFAULT_COMMANDS = ("walk forward", "walk to the red box", "turn around")
-DEFAULT_VOICE_COMMAND = "turn left 90 degrees"
+DEFAULT_VOICE_COMMAND = "wave with your right hand"
 QUICK_COMMANDS = ("walk forward", "walk to the red box")
 _FINAL_STATES = ("done", "error", "rejected", "cancelled")
 

@@ -156,12 +156,12 @@ def test_bringup_serves_a_command_and_stops_cleanly(tmp_path):
         assert verdict["forwarded"] == verdict["passed"]
         # The same, spoken: eSpeak NG speech on 'audio' -> voice_command -> the generator.
         said = subprocess.run(
-            [sys.executable, "-m", "motionvla_ros.say", "--speak", "turn left 90 degrees",
+            [sys.executable, "-m", "motionvla_ros.say", "--speak", "wave with your right hand",
              "--timeout", "60"],
             env=ros_env(DOMAIN), cwd=ROOT, capture_output=True, text=True, timeout=90,
         )  # fmt: skip
         verdict = json.loads(said.stdout)
-        assert verdict["transcript"]["heard"] == "turn left ninety degrees", verdict
+        assert verdict["transcript"]["heard"] == "wave with your right hand", verdict
         assert verdict["node"] == "sim_check" and said.returncode == (0 if verdict["passed"] else 1)
     finally:
         bringup.send_signal(signal.SIGTERM)

@@ -42,8 +42,8 @@ def test_quick_demo_leaves_verdicts_videos_and_a_summary(tmp_path):
     assert "Traceback" not in (out / "nodes.log").read_text()
     # The spoken command: eSpeak NG speech -> voice_command -> the generator -> a verdict.
     voice = summary["voice"]
-    assert voice["said"] == "turn left 90 degrees"
-    assert voice["transcript"]["heard"] == "turn left ninety degrees", voice
-    assert voice["transcript"]["accepted"] and voice["transcript"]["text"] == "turn left 90 degrees"
+    assert voice["said"] == "wave with your right hand"
+    assert voice["transcript"]["heard"] == "wave with your right hand", voice
+    assert voice["transcript"]["accepted"] and voice["transcript"]["text"] == "wave with your right hand"
     assert voice["outcome"]["state"] == "done" and voice["outcome"]["passed"] is not None, voice
-    assert "Heard: *turn left ninety degrees*" in markdown
+    assert "Heard: *wave with your right hand*" in markdown
