@@ -44,6 +44,7 @@ def test_quick_demo_leaves_verdicts_videos_and_a_summary(tmp_path):
     voice = summary["voice"]
     assert voice["said"] == "wave with your right hand"
     assert voice["transcript"]["heard"] == "wave with your right hand", voice
-    assert voice["transcript"]["accepted"] and voice["transcript"]["text"] == "wave with your right hand"
+    assert voice["transcript"]["accepted"], voice
+    assert voice["transcript"]["text"] == "wave with your right hand"
     assert voice["outcome"]["state"] == "done" and voice["outcome"]["passed"] is not None, voice
     assert "Heard: *wave with your right hand*" in markdown
