@@ -29,14 +29,13 @@ records do not depend on the number of worker processes.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
+from training.data.parallel import map_records
 from training.data.scene_samples import mirror_scene, object_plan, render_head_camera
 
 __all__ = ["QUESTIONS", "GroundingConfig", "grounding_records", "write_grounding_dataset"]
@@ -180,18 +179,8 @@ def write_grounding_dataset(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(i, config, out_dir) for i in range(config.num_scenes)]
-    bar = tqdm(total=len(jobs), desc="grounding scenes", unit="scene", disable=not progress)
-    records: list[dict] = []
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for scene_records in pool.map(_records_star, jobs, chunksize=16):
-                records += scene_records
-                bar.update()
-    else:
-        for job in jobs:
-            records += _records_star(job)
-            bar.update()
-    bar.close()
+    records = map_records(_records_star, jobs, workers=workers, chunksize=16,
+                          desc="grounding scenes", unit="scene", progress=progress)  # fmt: skip
     path = out_dir / "grounding.jsonl"
     with path.open("w", encoding="utf-8") as f:
         for record in records:

@@ -34,13 +34,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from motionvla_model.motion.features import joints_to_features
 from training.data.captions import caption
@@ -56,6 +54,7 @@ from training.data.commands import (
     Walk,
     Wave,
 )
+from training.data.parallel import map_records
 from training.data.synthetic_motion import synthesize
 from training.data.vimogen import write_jsonl_index
 
@@ -290,18 +289,8 @@ def write_synthetic_dataset(
     for folder in ("features", "joints"):
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
     jobs = [(i, config, out_dir) for i in range(config.num_samples)]
-    bar = tqdm(total=len(jobs), desc="synthetic motion", unit="draw", disable=not progress)
-    entries: list[dict[str, Any]] = []
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for draw in pool.map(_generate_star, jobs, chunksize=8):
-                entries += draw
-                bar.update()
-    else:
-        for job in jobs:
-            entries += _generate_star(job)
-            bar.update()
-    bar.close()
+    entries = map_records(_generate_star, jobs, workers=workers, chunksize=8,
+                          desc="synthetic motion", unit="draw", progress=progress)  # fmt: skip
     (out_dir / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
     index = out_dir / "index.jsonl"
     write_jsonl_index(index, entries)
