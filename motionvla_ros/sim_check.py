@@ -409,7 +409,9 @@ class SimCheckNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    return run_node(SimCheckNode, args)
+    # Trajectories of up to max_points arrive serialized, tens of MB for a hostile one:
+    # mapped on their own, they leave nothing behind in the heap (see node_main).
+    return run_node(SimCheckNode, args, mmap_threshold_bytes=128 * 1024)
 
 
 if __name__ == "__main__":

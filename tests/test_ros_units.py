@@ -485,3 +485,35 @@ def test_worker_stop_says_whether_its_thread_ended():
     pipeline.release.set()
     assert worker.stop(timeout_s=5) is True
     assert recorder.results == []  # the cancelled request never ran
+
+
+_LARGE_BUFFERS_SCRIPT = """
+import sys
+from motionvla_ros.node_main import fix_mmap_threshold
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+fixed = sys.argv[1] == "fixed" and fix_mmap_threshold(128 * 1024)
+first = bytearray(30_000_000)  # one large message, freed: glibc then raises its threshold
+del first
+before = rss_mb()
+kept = [bytearray(2_000_000) for _ in range(12)]  # the next ones, in a 24 MB heap ...
+small = bytearray(1000)  # ... topped by something that lives on
+del kept
+print(fixed, rss_mb() - before)
+"""
+
+
+@pytest.mark.parametrize("threshold", ["fixed", "glibc default"])
+def test_a_fixed_mmap_threshold_gives_large_buffers_back(threshold):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _LARGE_BUFFERS_SCRIPT, threshold],
+                            capture_output=True, text=True, check=True)
+    fixed, kept_mb = result.stdout.split()
+    if threshold == "fixed":
+        assert fixed == "True" and float(kept_mb) < 4, result.stdout
+    else:  # what the fix is for: the freed buffers stay resident
+        assert float(kept_mb) > 20, result.stdout
