@@ -204,9 +204,15 @@ class Bench:
             raise RuntimeError(f"no sim_check report for {text!r}")
         return "done", to_final, to_trajectory, (verdict[0] - sent) * 1e3
 
-    def close(self) -> None:
+    def stop_camera(self) -> int:
+        """Stop the camera thread; the number of frames it published."""
         self._camera_stop.set()
-        self._camera.join(2)
+        if self._camera.ident is not None:  # started
+            self._camera.join(2)
+        return self.images_published
+
+    def close(self) -> None:
+        self.stop_camera()
         self.executor.shutdown()
         self._spinner.join(2)
         self.node.destroy_node()
@@ -273,9 +279,11 @@ def run_session(backend: str, model_path: str, device: str, count: int, use_sim:
                 to_verdict.append(verdict)
             if i == 0:  # after warm-up: caches filled, model loaded
                 rss_start = {n: _rss_mb(p.pid) for n, p in processes.items()}
-        time.sleep(0.6)  # let one more heartbeat carry the final image counters
-        published = bench.images_published
-        beat = bench.heartbeat() or {}
+        published = bench.stop_camera()
+        # The image counters of a heartbeat sent after the last frame had time to
+        # arrive; an older one would count the frames still in flight as dropped.
+        settled = time.time() + 0.3
+        beat = bench.wait(lambda: (b := bench.heartbeat()) and b["time"] >= settled and b, 5) or {}
         rss_end = {n: _rss_mb(p.pid) for n, p in processes.items()}
         restarts = sum(p.poll() is not None for p in processes.values())
         sim_available = None
