@@ -347,6 +347,35 @@ class Judge:
         return self._scene_checkers[seed]
 
 
+def node_verdicts(
+    judge: Judge, model_dir: Path, requests: list, generated: dict[str, list[Verdict]]
+) -> dict[str, list[Verdict]]:
+    """The gate's verdicts on what ``motion_generator`` would send for each request."""
+    from motionvla_ros.pipeline import CancelToken, ModelPipeline, MotionRequest
+    from training.data.scene_samples import render_head_camera
+
+    greedy = {v.name: v for v in generated["no_image"] + generated["image"]}
+    pipeline = None
+    sent: dict[str, list[Verdict]] = {"no_image": [], "image": []}
+    for text, seed in requests:
+        verdict = greedy.get(_key((text, seed)))
+        if verdict is None or not verdict.passed:
+            if pipeline is None:
+                pipeline = ModelPipeline(str(model_dir), device="cpu")
+            image = None if seed is None else render_head_camera(SceneDescription.random(seed))
+            request = MotionRequest(0, text, image, seed=GENERATION_SEED)
+            result = pipeline.run(request, CancelToken(), lambda *_: None)
+            report = judge.checker.check(result.trajectory)
+            verdict = Verdict(f"{_key((text, seed))} ({result.source.rsplit(', ', 1)[-1]}",
+                              report.passed, list(report.failed_names), report.summary(),
+                              float(report.metrics.get("max_joint_acceleration_limits_ratio",
+                                                       np.nan)), {})  # fmt: skip
+            print(f"sent       {verdict.name:60s} {'PASS' if verdict.passed else 'FAIL'} "
+                  f"{'' if verdict.passed else verdict.summary}", flush=True)  # fmt: skip
+        sent["no_image" if seed is None else "image"].append(verdict)
+    return sent
+
+
 def judge_all(judge: Judge, motions: list[Motion], stage: str) -> list[Verdict]:
     verdicts = []
     for motion in tqdm(motions, desc=stage, file=sys.stderr, leave=False):
@@ -459,6 +488,11 @@ def main() -> None:
         if seed is not None:
             generated["image_in_scene"].append(judge.verdict(motion, judge.in_scene(seed)))
     stages["generated"] = generated["no_image"] + generated["image"]
+    # What motion_generator sends: where the greedy motion failed, its ModelPipeline
+    # (default attempts) makes the candidates it would, and the gate judges the one sent.
+    # A motion that passed the whole gate passed the pipeline's scene-free checks too,
+    # so the node would have sent it as it is.
+    sent = node_verdicts(judge, args.model, requests, generated)
 
     judged = [v for verdicts in stages.values() for v in verdicts]
     ratios = np.array([v.accel_ratio for v in judged if np.isfinite(v.accel_ratio)])
@@ -484,6 +518,10 @@ def main() -> None:
         "generated_no_image": pass_rate(generated["no_image"]),
         "generated_image": pass_rate(generated["image"]),
         "generated_image_in_scene_pass": pass_rate(generated["image_in_scene"]),
+        "sent_by_node_no_image": pass_rate(sent["no_image"]),
+        "sent_by_node_image": pass_rate(sent["image"]),
+        "sent_by_node_failed": [f"{v.summary[:160]} [{v.name}]"
+                                for v in sent["no_image"] + sent["image"] if not v.passed],
         "failing_checks": histogram(judged),
         "failing_checks_by_stage": {name: histogram(v) for name, v in stages.items()},
         "failed": {

@@ -85,6 +85,9 @@ class GeneratorConfig:
         2.0, "A frame older than this is not given to the model (0: any age).", (0.0, 3600.0)
     )
     frame_id: str = param("world", "frame_id of the published trajectory and path.")
+    model_attempts: int = param(
+        3, "Candidates the model may make per command: one that the gate's scene-free checks "
+        "refuse is sampled again (see ModelPipeline); 1 sends the first.", (1, 10))
     clip_realtime_factor: float = param(
         0.0, "Backend 'clips': pace streaming at this multiple of real time (0: instant).",
         (0.0, 1000.0),
@@ -143,6 +146,7 @@ class MotionGeneratorNode(Node):
             model_path=self.config.model_path,
             device=self.config.device,
             realtime_factor=self.config.clip_realtime_factor,
+            attempts=self.config.model_attempts,
         )
         self._worker = GenerationWorker(
             pipeline,

@@ -31,7 +31,7 @@ from sim.config import SimCheckConfig
 from sim.report import CheckResult
 from sim.scene import object_body_name
 
-__all__ = ["ContactIndex", "joint_acceleration_limits", "kinematic_checks"]
+__all__ = ["ContactIndex", "joint_acceleration_limits", "kinematic_checks", "trajectory_checks"]
 
 _FLOOR, _ROBOT, _OBJECT = 0, 1, 2
 
@@ -139,15 +139,13 @@ def _limit_check(
     return CheckResult(name, passed, float(value), float(threshold), unit, reason, frame)
 
 
-def kinematic_checks(
-    model: mujoco.MjModel,
-    traj: G1Trajectory,
-    config: SimCheckConfig,
-    index: ContactIndex | None = None,
+def trajectory_checks(
+    traj: G1Trajectory, config: SimCheckConfig
 ) -> tuple[list[CheckResult], dict[str, float]]:
-    """All kinematic checks of ``traj`` in ``model`` (a scene from ``build_scene_model``)."""
+    """The kinematic checks that need no scene: joint limits, speeds and accelerations,
+    jitter, and the pelvis' speed, height and tilt (what a generator can check of its
+    own output without building the scene)."""
     desc = g1_description()
-    index = index or ContactIndex.of(model)
     names = desc.joint_names
     dt = 1.0 / traj.fps
     q = traj.joint_pos
@@ -221,7 +219,20 @@ def kinematic_checks(
     t = int(np.argmax(tilt))
     metrics["max_tilt_deg"] = float(tilt[t])
     checks.append(_limit_check("root_tilt", tilt[t], config.max_tilt_deg, "deg", t, "pelvis tilts"))
+    return checks, metrics
 
+
+def kinematic_checks(
+    model: mujoco.MjModel,
+    traj: G1Trajectory,
+    config: SimCheckConfig,
+    index: ContactIndex | None = None,
+) -> tuple[list[CheckResult], dict[str, float]]:
+    """All kinematic checks of ``traj`` in ``model`` (a scene from ``build_scene_model``):
+    :func:`trajectory_checks`, then contacts and foot sliding."""
+    checks, metrics = trajectory_checks(traj, config)
+    dt = 1.0 / traj.fps
+    index = index or ContactIndex.of(model)
     contacts, foot_pos = _replay(model, traj.qpos(), index)
     t = int(np.argmax(contacts.self_depth))
     pair = "/".join(model.body(b).name for b in contacts.self_pair[t])

@@ -463,6 +463,31 @@ def test_model_backend_reports_a_missing_checkpoint(tmp_path):
         pipeline.run(MotionRequest(1, "walk"), CancelToken(), lambda *_: None)
 
 
+def test_model_backend_takes_attempts_from_one_to_ten():
+    assert make_pipeline("model", model_path="", attempts=1).attempts == 1
+    for attempts in (0, 11, 2.5):
+        with pytest.raises(ValueError, match="attempts"):
+            make_pipeline("model", model_path="", attempts=attempts)
+
+
+@pytest.mark.slow
+def test_model_candidate_the_gate_would_refuse_is_sampled_again():
+    # The bundled model's greedy motion for this command collapses the left upper arm
+    # in one frame (docs/sim.md), which the retargeter refuses.
+    from sim.checker import SimChecker
+
+    request = MotionRequest(1, "Raise your right arm to the side.", seed=0)
+    pipeline = make_pipeline("model", model_path="", device="cpu", attempts=1)
+    with pytest.raises(PipelineError, match="zero-length bone"):
+        pipeline.run(request, CancelToken(), lambda *_: None)
+    pipeline.attempts, stages = 3, []
+    result = pipeline.run(request, CancelToken(), lambda stage, _fraction: stages.append(stage))
+    assert result.source.endswith("candidate 2)"), result.source
+    assert any(r.startswith("candidate 1 not sent: retargeting refused it") for r in result.repairs)
+    assert stages.count("generate") >= 2 and stages[-1] == "retarget"
+    assert SimChecker().check(result.trajectory).passed
+
+
 class _HeldLoadPipeline(ClipLibraryPipeline):
     """The clip library, whose load waits until the test lets it finish (a slow model)."""
 

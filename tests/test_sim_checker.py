@@ -56,6 +56,18 @@ def test_each_corruption_fails_the_check_meant_for_it(checker, walk, name):
     assert failed.value > failed.threshold and failed.reason
 
 
+@pytest.mark.parametrize("name", ["clean", *sorted(CORRUPTIONS)])
+def test_scene_free_checks_are_the_gates_own(checker, walk, name):
+    from sim.kinematic_check import trajectory_checks
+
+    trajectory = walk if name == "clean" else corrupt(walk, name)
+    report = checker.check(trajectory)
+    scene_free, _ = trajectory_checks(trajectory, checker.config)
+    assert {c.name for c in scene_free} >= {"joint_acceleration_limits", "root_height", "root_tilt"}
+    for result in scene_free:
+        assert result == report.check(result.name)
+
+
 def test_report_round_trips_through_json(checker, walk):
     report = checker.check(corrupt(walk, "teleporting_root"))
     text = report.to_json()
