@@ -15,8 +15,9 @@ Topics (relative names, remappable with ``--ros-args -r old:=new``):
 
 Only the newest frame is kept (a single slot that each frame overwrites; the
 sensor-data subscription is best effort and holds at most 5 frames), so a 30 Hz
-camera never builds a backlog while the model runs. A frame is checked before it is converted (its layout, and a size
-the model can use within ``max_image_pixels``: :class:`FrameLimits`); a refused
+camera never builds a backlog while the model runs. A frame is checked before it is
+converted (its layout, and a size the model can use within ``max_image_pixels``:
+:class:`FrameLimits`); a refused
 frame never replaces a usable one. Generation runs on a :class:`GenerationWorker`
 thread; the executor only converts frames, accepts commands and answers services.
 Commands arrive serialized and are decoded here (:mod:`motionvla_ros.command_text`).
