@@ -22,15 +22,24 @@ def _track(joints_y_up: np.ndarray, config: RetargetConfig | None = None):
     frames = to_z_up(joints_y_up.astype(np.float64))
     calibration = HumanCalibration.from_frame(frames[0], g1)
     tracker = FootContactTracker(config or RetargetConfig(), 1.0 / FPS)
-    feet, chain, contact, pitch = [], [], [], []
+    feet, chain, contact, pitch, lift = [], [], [], [], []
     for frame in frames:
         targets = landmark_targets(frame, calibration, g1)
         chain.append(targets.positions[FEET].copy())
         tracker.apply(frame, targets, calibration, g1)
         feet.append(targets.positions[FEET].copy())
         contact.append(targets.feet.contact.copy())
+        lift.append(targets.feet.lift.copy())
         pitch.append([-np.arcsin(targets.foot_rotations[s][2, 0]) for s in ("left", "right")])
-    return np.array(feet), np.array(chain), np.array(contact), np.array(pitch)
+    return np.array(feet), np.array(chain), np.array(contact), np.array(pitch), np.array(lift)
+
+
+def _free_height(lift: np.ndarray, scale: float, config: RetargetConfig) -> np.ndarray:
+    """The free target's height above the ankle's standing height (retargeting.contact):
+    ``s · r(l)``, ``r(l) = l² / h_c`` below the contact height ``h_c``, ``l`` above."""
+    lift = np.maximum(lift, 0.0)
+    h_c = config.contact_height_m
+    return scale * np.where(lift < h_c, lift * lift / h_c, lift)
 
 
 def _peak(x: np.ndarray) -> float:
@@ -38,10 +47,7 @@ def _peak(x: np.ndarray) -> float:
     return float(np.abs(np.diff(x, n=2, axis=0)).max())
 
 
-# A fixed set of examples: a random search found a jump (speed 0.289, distance 0.23 m,
-# height 0.16 m) whose foot target peaks at 0.047 m/frame² against this bound's 0.045;
-# it is open, and a test that fails only on some runs would hide everything else.
-@settings(max_examples=12, deadline=None, derandomize=True, database=None)
+@settings(max_examples=12, deadline=None)
 @given(
     kind=st.sampled_from(["walk", "run", "turn", "step", "jump"]),
     speed=st.floats(0.0, 1.0),
@@ -58,18 +64,22 @@ def test_contact_transitions_keep_the_foot_target_acceleration_bounded(kind, spe
         "jump": Jump(distance_m=0.8 * speed, height_m=0.1 + 0.2 * speed),
     }[kind]
     joints = synthesize([command], fps=FPS).joints
-    feet, chain, contact, pitch = _track(joints)
+    feet, chain, contact, pitch, lift = _track(joints)
     assume(contact.any() and not contact.all())  # there are transitions to judge
     # Horizontal: the chain's own acceleration plus a little for the releases.
     assert _peak(feet[..., :2]) <= _peak(chain[..., :2]) + 0.008
-    # Height: the human ankle's and toe's own vertical acceleration (scaled), plus what a
-    # release starting at rest needs to catch up with a foot rising at speed v within the
-    # blend time T (about 2 v / T), plus a little.
+    # Height: the larger of the human ankle's and toe's own vertical acceleration (scaled)
+    # and the free target's (the human lift through the ramp that flattens the last h_c
+    # above the floor, which stops a foot landing from a jump within two frames), plus
+    # what a release starting at rest needs to catch up with a foot rising at speed v
+    # within the blend time T (about 2 v / T), plus a little.
     human = to_z_up(joints.astype(np.float64))[:, [7, 8, 10, 11], 2]
     scale = HumanCalibration.from_frame(to_z_up(joints[0].astype(np.float64)), g1_proportions())
+    free = _free_height(lift, scale.root_scale, RetargetConfig())
     rise = scale.root_scale * np.abs(np.diff(human, axis=0)).max()  # per frame
     catch_up = 2 * rise / (RetargetConfig().contact_blend_s * FPS)
-    assert _peak(feet[..., 2]) <= scale.root_scale * _peak(human) + catch_up + 0.01
+    own = max(scale.root_scale * _peak(human), _peak(free))
+    assert _peak(feet[..., 2]) <= own + catch_up + 0.01
     # Pitch: no faster than the human foot turns, plus the fade.
     human_pitch = np.array(
         [[foot_pitch(f, s) for s in ("left", "right")] for f in to_z_up(joints.astype(np.float64))]
@@ -80,7 +90,7 @@ def test_contact_transitions_keep_the_foot_target_acceleration_bounded(kind, spe
 def test_touch_down_plants_the_foot_within_the_blend_time_and_lift_off_leaves_gently():
     config = RetargetConfig()
     joints = synthesize([Walk(2.0, speed_mps=1.0)], fps=FPS).joints
-    feet, _, contact, pitch = _track(joints, config)
+    feet, _, contact, pitch, _ = _track(joints, config)
     ankle = g1_proportions().ankle_height
     blend = round(config.contact_blend_s * FPS)
     for foot in range(2):
