@@ -45,6 +45,7 @@ publishes what the G1's head camera sees in its scene on ``camera/image``
 (sensor_msgs/Image, rgb8, sensor-data QoS), the topic the generator reads, so the
 model sees the simulated objects. With ``video_dir`` set, every trajectory the
 simulator judged is rendered to ``video_dir/trajectory_<stamp>_<passed|failed>.mp4``
+(one refused unplayed, beyond the check's work limits, has none)
 on a separate rendering thread (:mod:`motionvla_ros.scene_rendering`); the report
 names the file and goes out first, and ``~/video`` (JSON) says when it is written.
 """
@@ -386,7 +387,7 @@ class SimCheckNode(Node):
         self.stats["checked"] += 1
         elapsed_ms = round((time.perf_counter() - started) * 1e3, 1)
         video = None
-        if self._renders is not None:
+        if self._renders is not None and report.state != "refused":  # refused: never played
             video = self._renders.submit_video(stamp_ns, trajectory, report.passed)
         details = {"report": report.to_dict(), "check_ms": elapsed_ms,
                    "video": None if video is None else str(video),

@@ -146,6 +146,34 @@ def test_checked_trajectory_is_written_as_an_mp4(rig, checked):
     assert rig.sim.alive() and rig.generator.alive()
 
 
+def test_a_trajectory_beyond_the_work_limit_is_refused_without_a_video(rig):
+    from builtin_interfaces.msg import Time
+    from nav_msgs.msg import Path
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from trajectory_msgs.msg import JointTrajectory
+
+    from motionvla_ros.trajectory_messages import trajectory_to_msgs
+    from retargeting.g1 import g1_description
+    from retargeting.trajectory import G1Trajectory
+    from sim.config import SimCheckConfig
+
+    frames = round(SimCheckConfig().max_duration_s * 50) + 51  # a second past the limit
+    standing = G1Trajectory.from_qpos(np.tile(g1_description().stand_qpos, (frames, 1)), 50)
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    joints_pub = rig.probe.node.create_publisher(JointTrajectory, "/joint_trajectory", reliable)
+    path_pub = rig.probe.node.create_publisher(Path, "/root_path", reliable)
+    stamp = Time(sec=1_700_000_123)
+    joints, path = trajectory_to_msgs(standing, stamp)
+    wait_for(lambda: joints_pub.get_subscription_count() and path_pub.get_subscription_count(),
+             what="sim_check subscribed")  # fmt: skip
+    path_pub.publish(path)
+    joints_pub.publish(joints)
+    report = rig.first(rig.reports, "the report", stamp_ns=stamp_key(stamp))
+    assert report["report"]["state"] == "refused" and not report["forwarded"], report
+    assert report["video"] is None
+    assert not list(rig.video_dir.glob(f"trajectory_{stamp_key(stamp)}_*"))
+
+
 def test_a_plan_is_scored_against_the_scene(rig):
     from builtin_interfaces.msg import Time
     from nav_msgs.msg import Path
