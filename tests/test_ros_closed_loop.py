@@ -52,16 +52,20 @@ class Rig:
         self.videos = self.probe.json_collect("/sim_check/video")
         self.commands = self.probe.node.create_publisher(String, "/command", 10)
         try:
+            # The generator's own publisher must have matched sim_check: the graph seen
+            # from here can be ahead of it, and a trajectory published before the match
+            # never reaches sim_check (one fresh-clone run lost its first command so).
             wait_for(
                 lambda: (
                     self.commands.get_subscription_count()
-                    and self.probe.node.count_subscribers("/joint_trajectory")
                     and self.probe.node.count_publishers("/sim_check/video")
                     and self.frames
+                    and any(s.get("heartbeat") and s.get("trajectory_subscribers", 0) >= 1
+                            for s in self.status)
                 ),
                 timeout_s=90,
-                what="both nodes and the first head-camera frame",
-            )
+                what="both nodes matched and the first head-camera frame",
+            )  # fmt: skip
         except TimeoutError:  # no node outlives a failed start
             self.close()
             raise
