@@ -306,6 +306,13 @@ def _key(request: tuple[str, int | None]) -> str:
 # --------------------------------------------------------------------------- judging
 
 
+def verdict_of(name: str, report, quality: dict | None = None) -> Verdict:
+    """The :class:`Verdict` of one :class:`~sim.report.SimReport`."""
+    ratio = float(report.metrics.get("max_joint_acceleration_limits_ratio", np.nan))
+    return Verdict(name, report.passed, list(report.failed_names), report.summary(), ratio,
+                   quality or {})  # fmt: skip
+
+
 class Judge:
     """Retarget and check; keeps the retargeter's CPU time and output frame count."""
 
@@ -332,14 +339,7 @@ class Judge:
         report = (checker or self.checker).check(result.trajectory)
         quality = retarget_quality(result.trajectory, result.targets, result.contact)
         held = int(np.count_nonzero(result.contact[1:] & result.contact[:-1]))
-        return Verdict(
-            motion.name,
-            report.passed,
-            list(report.failed_names),
-            report.summary(),
-            float(report.metrics.get("max_joint_acceleration_limits_ratio", np.nan)),
-            {**quality.as_dict(), "held_frames": held},
-        )
+        return verdict_of(motion.name, report, {**quality.as_dict(), "held_frames": held})
 
     def in_scene(self, seed: int) -> SimChecker:
         if seed not in self._scene_checkers:
@@ -365,11 +365,8 @@ def node_verdicts(
             image = None if seed is None else render_head_camera(SceneDescription.random(seed))
             request = MotionRequest(0, text, image, seed=GENERATION_SEED)
             result = pipeline.run(request, CancelToken(), lambda *_: None)
-            report = judge.checker.check(result.trajectory)
-            verdict = Verdict(f"{_key((text, seed))} ({result.source.rsplit(', ', 1)[-1]}",
-                              report.passed, list(report.failed_names), report.summary(),
-                              float(report.metrics.get("max_joint_acceleration_limits_ratio",
-                                                       np.nan)), {})  # fmt: skip
+            name = f"{_key((text, seed))} ({result.source.rsplit(', ', 1)[-1]}"
+            verdict = verdict_of(name, judge.checker.check(result.trajectory))
             print(f"sent       {verdict.name:60s} {'PASS' if verdict.passed else 'FAIL'} "
                   f"{'' if verdict.passed else verdict.summary}", flush=True)  # fmt: skip
         sent["no_image" if seed is None else "image"].append(verdict)
