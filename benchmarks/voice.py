@@ -6,20 +6,20 @@ joined by connectors, and "walk to" / "face" scene objects), read aloud with
 :func:`motionvla_ros.voice_grammar.spoken_form`, and published on ``audio`` to the node
 in its own process. Measured:
 
-* ``exact_match``: utterances sent as exactly the command that was said (clean audio);
+* ``exact_match``: utterances sent as exactly the command that was said (clean audio):
+  the text sent equals the text the node sends for the words said
+  (:meth:`~motionvla_ros.voice_grammar.CommandGrammar.command_for`, which writes every
+  connector as ", then ", so "X then Y" heard as "X and then Y" is the same command);
 * ``exact_match_noisy``: the same with white noise at 10 dB SNR (over the speech);
 * ``out_of_grammar_rejected``: other sentences (unrelated requests and near misses such
   as "walk to the pink box") that were not sent;
 * ``end_of_speech_to_command_ms`` (p50/p95): audio streamed in real time in 100 ms
   messages; from publishing the message holding the last speech sample to receiving
   the command (includes the VAD's ``end_silence_ms`` wait);
-* ``same_command_sequence`` (and ``_noisy``): utterances sent as one command that asks for
-  the same motions as what was said, the connector aside ("X then Y" heard as "X and
-  then Y"; :meth:`~motionvla_ros.voice_grammar.CommandGrammar.command_sequences`). It is
-  not ``exact_match``: the text sent differs, the motion sequence does not;
+* ``words_exact`` (and ``_noisy``): stricter, sent with every word heard as said, the
+  connector included;
 * ``wrong_command_rate``: in-grammar utterances (clean and noisy) sent as a *different*
-  command (any difference, the connector included); ``wrong_command_rate_noisy``: the
-  same in noise alone;
+  command; ``wrong_command_rate_noisy``: the same in noise alone;
 * ``by_threshold``: the three rates for other ``min_confidence`` values (the node runs
   with 0 and the threshold is applied here to its transcripts);
 * ``vad``: WebRTC vs Silero on the same streams (no ROS, clean and at 10 dB SNR):
@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from motionvla_ros.audio_input import StreamResampler  # noqa: E402
 from motionvla_ros.speech_synthesis import Voice, synthesize  # noqa: E402
-from motionvla_ros.voice_grammar import CommandGrammar, command_text, spoken_form  # noqa: E402
+from motionvla_ros.voice_grammar import CommandGrammar, spoken_form  # noqa: E402
 
 DOMAIN = 125
 CHUNK_S = 0.1
@@ -180,38 +180,40 @@ class VoiceNodeSession:
         return self.node.stop()
 
 
-def _accepted(transcripts: list[dict], threshold: float) -> list[str]:
-    """What would be sent with ``min_confidence`` ``threshold`` (the node ran with 0)."""
-    return [t["heard"] for t in transcripts
+def _accepted(transcripts: list[dict], threshold: float, key: str = "text") -> list[str]:
+    """What would be sent with ``min_confidence`` ``threshold`` (the node ran with 0):
+    the command texts, or with ``key`` "heard" the words heard."""
+    return [t[key] for t in transcripts
             if t["accepted"] and t["confidence"] >= threshold]  # fmt: skip
 
 
 def score(results: dict[str, list], threshold: float, grammar) -> dict[str, float]:
-    """Rates at ``threshold`` from (said, transcripts) pairs (``grammar``: a
-    :class:`~motionvla_ros.voice_grammar.CommandGrammar`, to read command sequences)."""
+    """Rates at ``threshold`` from (said, transcripts) pairs (``grammar``: the
+    :class:`~motionvla_ros.voice_grammar.CommandGrammar` whose ``command_for`` gives the
+    command to send for what was said)."""
 
-    def exact(pairs):
-        return float(np.mean([_accepted(ts, threshold) == [said] for said, ts in pairs]))
+    def sent_as_said(pairs, key="text"):
+        def expected(said):
+            return grammar.command_for(said) if key == "text" else said
 
-    def same_sequence(pairs):  # one command sent, the same motions whatever the connector
-        return float(np.mean([
-            len(sent := _accepted(ts, threshold)) == 1
-            and bool(grammar.command_sequences(sent[0]) & grammar.command_sequences(said))
-            for said, ts in pairs
-        ]))  # fmt: skip
+        return [_accepted(ts, threshold, key) == [expected(said)] for said, ts in pairs]
 
     def wrong(pairs):
-        return [bool(_accepted(ts, threshold)) and _accepted(ts, threshold) != [said]
-                for said, ts in pairs]  # fmt: skip
+        return [bool(_accepted(ts, threshold)) and not right
+                for (_, ts), right in zip(pairs, sent_as_said(pairs), strict=True)]  # fmt: skip
+
+    def rate(flags):
+        return round(float(np.mean(flags)), 4)
+
     return {
-        "exact_match": round(exact(results["clean"]), 4),
-        "exact_match_noisy": round(exact(results["noisy"]), 4),
-        "same_command_sequence": round(same_sequence(results["clean"]), 4),
-        "same_command_sequence_noisy": round(same_sequence(results["noisy"]), 4),
-        "out_of_grammar_rejected": round(
-            float(np.mean([not _accepted(ts, threshold) for _, ts in results["oog"]])), 4),
-        "wrong_command_rate": round(float(np.mean(wrong(results["clean"] + results["noisy"]))), 4),
-        "wrong_command_rate_noisy": round(float(np.mean(wrong(results["noisy"]))), 4),
+        "exact_match": rate(sent_as_said(results["clean"])),
+        "exact_match_noisy": rate(sent_as_said(results["noisy"])),
+        "words_exact": rate(sent_as_said(results["clean"], "heard")),
+        "words_exact_noisy": rate(sent_as_said(results["noisy"], "heard")),
+        "out_of_grammar_rejected": rate([not _accepted(ts, threshold)
+                                         for _, ts in results["oog"]]),
+        "wrong_command_rate": rate(wrong(results["clean"] + results["noisy"])),
+        "wrong_command_rate_noisy": rate(wrong(results["noisy"])),
     }  # fmt: skip
 
 
@@ -320,7 +322,7 @@ def main(argv: list[str] | None = None) -> dict:
                 if spoken_at is None and (k + 1) * CHUNK_S * args.rate >= end:
                     spoken_at = time.perf_counter()
                 time.sleep(CHUNK_S)
-            expected = command_text(text)
+            expected = grammar.command_for(text)
             # The command is published before its transcript; no transcript: nothing heard.
             with contextlib.suppress(TimeoutError):
                 session.wait(lambda n=first_transcript: len(session.transcripts) > n, 5.0)
@@ -348,7 +350,7 @@ def main(argv: list[str] | None = None) -> dict:
         "errors": [
             {"said": s, "heard": [(t["heard"], t["confidence"]) for t in ts]}
             for s, ts in results["clean"] + results["noisy"]
-            if _accepted(ts, threshold) != [s]
+            if _accepted(ts, threshold) != [grammar.command_for(s)]
         ][:40],
         "oog_sent": [
             (s, _accepted(ts, threshold)) for s, ts in results["oog"] if _accepted(ts, threshold)

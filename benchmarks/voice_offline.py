@@ -1,5 +1,5 @@
 """The recogniser alone (no ROS): a fixed set of utterances, cut by the node's utterance
-cutter, recognised with and without the Wiener filter in front.
+cutter, recognised with and without RNNoise in front (in audible noise).
 
 60 commands from the training captions (seed 2000) said clean and again at 10 dB SNR of
 white noise (another voice), and the 40 other sentences of ``benchmarks/voice.py``, all
@@ -33,12 +33,12 @@ from benchmarks.voice import (  # noqa: E402
     spoken_commands,
     utterance_audio,
 )
-from motionvla_ros.noise_reduction import WienerFilter  # noqa: E402
+from motionvla_ros.noise_reduction import RNNoiseFilter  # noqa: E402
 from motionvla_ros.speech_recognition import PocketSphinxRecognizer  # noqa: E402
 from motionvla_ros.voice_activity import UtteranceSegmenter, make_vad  # noqa: E402
 from motionvla_ros.voice_grammar import CommandGrammar  # noqa: E402
 
-VARIANTS = {"raw": None, "raw_and_wiener": WienerFilter()}
+VARIANTS = {"raw": None, "rnnoise": RNNoiseFilter()}
 
 
 def cut(audio: np.ndarray) -> list[np.ndarray]:
@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> dict:
         started, results = time.process_time(), {}
         for kind, items in data.items():
             results[kind] = [
-                (said, [{"heard": r.words, "accepted": r.in_grammar and not r.doubt,
-                        "confidence": r.confidence}
+                (said, [{"heard": r.words, "text": grammar.command_for(r.words),
+                         "accepted": r.in_grammar,
+                         "confidence": r.confidence}
                         for r in map(recognizer.recognize, cuts)])
                 for said, cuts in items
             ]  # fmt: skip

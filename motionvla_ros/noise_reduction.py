@@ -1,83 +1,119 @@
-"""Noise reduction for one utterance before recognition: a Wiener filter whose noise is
-measured in the utterance's own non-speech padding.
+"""Noise reduction for one utterance before recognition: RNNoise, and the level of the
+background that decides whether to use it.
 
-The utterance cutter keeps ``padding_ms`` of audio before the detected speech and after
-it (:mod:`motionvla_ros.voice_activity`), so its first and last ``edge_s`` hold the
-background without the voice. The noise power spectrum is the smaller, per frequency, of
-the mean power over the two edges (an edge that caught the start or end of a word then
-does not count), and the gain per time-frequency cell is the Wiener gain
-``xi / (1 + xi)`` with the a-priori SNR ``xi`` estimated by the decision-directed rule
-(Ephraim and Malah, 1984), which leaves less "musical" residual noise than plain
-spectral subtraction. The gain is floored at ``gain_floor`` so that no cell is erased.
+RNNoise (Valin, "A Hybrid DSP/Deep Learning Approach to Real-Time Full-Band Speech
+Enhancement", 2018) splits 48 kHz audio into 10 ms frames, computes 22 band energies and
+pitch features per frame, and a small recurrent network predicts a gain per band (and a
+pitch filter strength); the bands' gains, interpolated across frequency, scale the
+frame's spectrum. It is trained on speech mixed with many kinds of noise, so unlike a
+filter that subtracts a measured noise spectrum it leaves little "musical" residue for
+the recogniser to take for words. The library comes in the ``pyrnnoise`` wheel with its
+weights compiled in and is called here through its C API (the Python wrapper there pulls
+in audio-file packages the node does not need). Its output lags its input by two frames
+(20 ms); :class:`RNNoiseFilter` removes that lag.
 
-On eSpeak-spoken commands at 10 dB SNR of white noise, recognising the filtered audio
-*instead of* the raw audio lost commands; recognising it *beside* the raw audio, and
-refusing an utterance where the two give different commands, sent fewer than half the
-wrong commands at the same exact rate (:mod:`motionvla_ros.speech_recognition`;
-docs/voice.md has the numbers).
+On eSpeak-spoken commands at 10 dB SNR of white noise (150 utterances), PocketSphinx with
+the grammar recognised 65 % exactly as the audio came, 86 % after RNNoise and 88 % with
+5 % of the input added back to RNNoise's output (``input_share``; 10 %: 87–89 %, 20 %:
+82–83 % with twice the wrong commands): what the network removes completely, the
+acoustic model was trained to hear as faint background, not as digital silence.
+docs/voice.md has the measurements and the Wiener filter this replaced.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import importlib.util
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import signal
 
 from motionvla_ros.voice_activity import SAMPLE_RATE
 
-__all__ = ["WienerFilter"]
+__all__ = ["NoiseFilterUnavailable", "RNNoiseFilter", "background_rms"]
 
-_FRAME = 512  # 32 ms at 16 kHz
-_HOP = 128
+_RNNOISE_RATE = 48000
+_LAG_FRAMES = 2  # RNNoise's output is two frames behind its input
+
+
+class NoiseFilterUnavailable(RuntimeError):
+    """The noise filter's library is not installed."""
+
+
+def background_rms(samples: np.ndarray, edge_s: float = 0.15) -> float:
+    """The background level of an utterance, in 16-bit steps: the smaller root-mean-square
+    of its first and last ``edge_s``. The utterance cutter keeps 300 ms of audio either
+    side of the speech (:mod:`motionvla_ros.voice_activity`), so both edges hold the
+    background alone unless the cut caught a word's start or end; the smaller of the two
+    is then still the background."""
+    edge = round(edge_s * SAMPLE_RATE)
+    if len(samples) < 2 * edge:
+        return 0.0
+    x = samples.astype(np.float64)
+    return float(min(np.sqrt(np.mean(x[:edge] ** 2)), np.sqrt(np.mean(x[-edge:] ** 2))))
+
+
+@functools.cache
+def _rnnoise() -> ctypes.CDLL:
+    spec = importlib.util.find_spec("pyrnnoise")
+    names = {"darwin": "librnnoise.dylib", "win32": "rnnoise.dll"}
+    if spec is None or not spec.submodule_search_locations:
+        raise NoiseFilterUnavailable(
+            "noise_filter 'rnnoise' needs the pyrnnoise package "
+            "(pip install --no-deps pyrnnoise); noise_filter 'none' runs without it"
+        )
+    path = Path(spec.submodule_search_locations[0]) / names.get(sys.platform, "librnnoise.so")
+    try:
+        library = ctypes.CDLL(str(path))
+    except OSError as error:
+        raise NoiseFilterUnavailable(f"cannot load RNNoise from {path}: {error}") from error
+    library.rnnoise_create.argtypes = [ctypes.c_void_p]
+    library.rnnoise_create.restype = ctypes.c_void_p
+    library.rnnoise_destroy.argtypes = [ctypes.c_void_p]
+    library.rnnoise_destroy.restype = None
+    library.rnnoise_get_frame_size.restype = ctypes.c_int
+    pointer = ctypes.POINTER(ctypes.c_float)
+    library.rnnoise_process_frame.argtypes = [ctypes.c_void_p, pointer, pointer]
+    library.rnnoise_process_frame.restype = ctypes.c_float
+    return library
 
 
 @dataclass(frozen=True)
-class WienerFilter:
-    """``edge_s``: seconds at either end of an utterance taken as noise (within the
-    cutter's 300 ms padding); ``min_noise_rms``: below this noise level (16-bit steps,
-    50 is -56 dBFS) the audio is left alone: it is clean enough, and the caller skips a
-    second recognition; ``gain_floor``: the smallest gain; ``smoothing``: the
-    decision-directed weight of the previous frame's estimate."""
+class RNNoiseFilter:
+    """RNNoise over one 16 kHz utterance (resampled to 48 kHz and back), with
+    ``input_share`` of the input added back to its output (see the module doc)."""
 
-    edge_s: float = 0.15
-    min_noise_rms: float = 50.0
-    gain_floor: float = 0.1
-    smoothing: float = 0.98
+    input_share: float = 0.05
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.edge_s <= 1.0:
-            raise ValueError(f"edge_s must be in (0, 1] s, got {self.edge_s}")
-        if self.min_noise_rms < 0.0:
-            raise ValueError(f"min_noise_rms must be >= 0, got {self.min_noise_rms}")
-        if not 0.0 < self.gain_floor <= 1.0:
-            raise ValueError(f"gain_floor must be in (0, 1], got {self.gain_floor}")
-        if not 0.0 <= self.smoothing < 1.0:
-            raise ValueError(f"smoothing must be in [0, 1), got {self.smoothing}")
+        if not 0.0 <= self.input_share < 1.0:
+            raise ValueError(f"input_share must be in [0, 1), got {self.input_share}")
+        _rnnoise()  # fail at construction, not at the first noisy utterance
 
-    def __call__(self, samples: np.ndarray) -> np.ndarray | None:
-        """``samples`` (``int16``, 16 kHz) with the noise reduced, or None where there is
-        too little noise to reduce (or too little audio to measure it)."""
-        edge = max(1, round(self.edge_s * SAMPLE_RATE / _HOP))
-        if len(samples) < 2 * (edge * _HOP + _FRAME):
-            return None
-        _, _, spectrum = signal.stft(samples.astype(np.float64), nperseg=_FRAME,
-                                     noverlap=_FRAME - _HOP, boundary="even")  # fmt: skip
-        power = np.abs(spectrum) ** 2
-        noise = np.minimum(power[:, :edge].mean(axis=1), power[:, -edge:].mean(axis=1))
-        # stft scales by the window sum; Parseval over the one-sided spectrum gives the rms.
-        window = signal.get_window("hann", _FRAME)
-        rms = np.sqrt(2.0 * noise.sum() * window.sum() ** 2 / (window**2).sum() / _FRAME)
-        if rms < self.min_noise_rms:
-            return None
-        posterior = power / (noise[:, None] + 1e-9)
-        gains = np.empty_like(power)
-        previous = np.ones(len(noise))  # the previous frame's gain
-        for frame in range(power.shape[1]):
-            prior = self.smoothing * previous**2 * posterior[:, max(frame - 1, 0)] + (
-                1.0 - self.smoothing
-            ) * np.maximum(posterior[:, frame] - 1.0, 0.0)
-            previous = np.maximum(prior / (1.0 + prior), self.gain_floor)
-            gains[:, frame] = previous
-        _, filtered = signal.istft(spectrum * gains, nperseg=_FRAME, noverlap=_FRAME - _HOP)
-        return np.clip(np.round(filtered[: len(samples)]), -32768, 32767).astype(np.int16)
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
+        """``samples`` (``int16``, 16 kHz) with the noise reduced, same length."""
+        library = _rnnoise()
+        frame = library.rnnoise_get_frame_size()
+        ratio = _RNNOISE_RATE // SAMPLE_RATE
+        audio = samples.astype(np.float64)
+        upsampled = signal.resample_poly(audio, ratio, 1).astype(np.float32)
+        # Whole frames, then the lag's worth of zeros to push the last of the speech out.
+        padding = (-len(upsampled)) % frame + _LAG_FRAMES * frame
+        buffer = np.concatenate([upsampled, np.zeros(padding, np.float32)])
+        pointer = ctypes.POINTER(ctypes.c_float)
+        state = library.rnnoise_create(None)
+        try:
+            for start in range(0, len(buffer), frame):
+                # In place: the frame is a contiguous view of the buffer.
+                view = buffer[start : start + frame].ctypes.data_as(pointer)
+                library.rnnoise_process_frame(state, view, view)
+        finally:
+            library.rnnoise_destroy(state)
+        lag = _LAG_FRAMES * frame
+        denoised = signal.resample_poly(buffer[lag : lag + len(upsampled)], 1, ratio)
+        mixed = denoised[: len(samples)] + self.input_share * audio
+        return np.clip(np.round(mixed), -32768, 32767).astype(np.int16)

