@@ -7,8 +7,9 @@ on, read aloud (:func:`spoken_form`): walk / run / turn / face / step / jump / s
 / wave / raise arms / sit, with their numbers, sides and directions; "walk to" /
 "face" an object of the scene (every colour × shape of :mod:`sim.scene`); up to
 :data:`MAX_COMMANDS` of them joined by "then", "and then", "after that" or "and";
-and "stop" / "cancel" on their own. It is a little wider than the captions where a
-person would be: any distance from 0.1 to 20.9 m in tenths, any angle from 1 to
+and "stop" / "cancel" on their own; and, to be refused, objects the scene cannot hold
+(:data:`UNKNOWN_COLOURS`, :data:`UNKNOWN_THINGS`). It is a little wider than the
+captions where a person would be: any distance from 0.1 to 20.9 m in tenths, any angle from 1 to
 399 degrees, "walk forward" without a distance.
 
 Recognised words become the command text with :func:`command_text`: numbers are
@@ -36,6 +37,8 @@ from sim.scene import COLOURS, SHAPES
 __all__ = [
     "CANCEL_WORDS",
     "MAX_COMMANDS",
+    "UNKNOWN_COLOURS",
+    "UNKNOWN_THINGS",
     "CommandGrammar",
     "command_text",
     "number_words",
@@ -60,6 +63,15 @@ ANGLES_DEG = (45, 90, 135, 180, 360)
 # Counts the captions spell out and never write in digits: number -> the word after it.
 _SPELLED_BEFORE = {1: "squat", 2: "times"}
 _LETTERS = {"t": "T"}  # "make a T with your arms"
+# Names a person may give an object that the scene cannot hold (:mod:`sim.scene` has
+# eight colours and four shapes): the basic colour terms it lacks, and things of a room.
+# They are in the grammar so that "walk to the pink box" is heard as that and refused,
+# not forced onto the nearest object the scene has ("the blue box"). A sentence holding
+# one is not a command (:meth:`CommandGrammar.accepts`). Not "wall" or "lamp": one sound
+# from "ball" and "left", they took the place of real commands (docs/voice.md).
+UNKNOWN_COLOURS = ("pink", "brown", "gray")
+UNKNOWN_THINGS = ("table", "desk", "door", "window", "car", "cup", "bottle", "bed", "sofa",
+                  "shelf", "cube", "block", "cone", "kitchen", "person")  # fmt: skip
 _GRAMMAR = "robot_commands"
 _TOP_RULE = "utterance"
 
@@ -115,9 +127,13 @@ def _rules(
         " | hold your (arm | arms) straight out in front | hold your arms out to the sides"
         " | make a t with your arms",
         "sit": "sit down [on a chair] | take a seat | lower yourself into a seat",
-        "object": f"{_alternatives(colours)} {_alternatives(shapes)}",
+        "colour": _alternatives(colours),
+        "shape": _alternatives(shapes),
+        "object": "<colour> <shape>",
+        "unknown_object": f"[<colour> | {_alternatives(UNKNOWN_COLOURS)}]"
+        f" {_alternatives(UNKNOWN_THINGS)} | {_alternatives(UNKNOWN_COLOURS)} <shape>",
         "scene": "(walk to | go to | walk over to | approach | walk up to | face | turn toward"
-        " | turn to face | turn your body toward) the <object>",
+        " | turn to face | turn your body toward) the (<object> | <unknown_object>)",
         "command": "<walk> | <turn> | <step> | <jump> | <squat> | <wave> | <raise> | <sit>"
         " | <scene>",
         "connector": "then | and then | after that | and",
@@ -168,9 +184,36 @@ class CommandGrammar:
         return jsgf.build_fsg(jsgf.get_rule(f"{_GRAMMAR}.{_TOP_RULE}"), LogMath(), 1.0)
 
     def accepts(self, words: str) -> bool:
-        """Whether ``words`` (lower case, space separated) is a sentence of the grammar."""
+        """Whether ``words`` (lower case, space separated) is a command: a sentence of the
+        grammar that names no object the scene cannot hold."""
         words = " ".join(words.split())
-        return bool(words) and set(words.split()) <= self.words and bool(self._fsg.accept(words))
+        return (
+            bool(words)
+            and set(words.split()) <= self.words
+            and not self.unknown_names(words)
+            and bool(self._fsg.accept(words))
+        )
+
+    def before_trailing_connector(self, words: str) -> str | None:
+        """The command before a connector that ends ``words`` ("turn around and" ->
+        "turn around"), or None when ``words`` does not end in a connector after a
+        command."""
+        tokens = words.split()
+        for connector in sorted(self._connectors, key=len, reverse=True):
+            size = len(connector)
+            head = " ".join(tokens[:-size])
+            if len(tokens) > size and tokens[-size:] == connector and self.accepts(head):
+                return head
+        return None
+
+    @cached_property
+    def _connectors(self) -> list[list[str]]:
+        return [c.split() for c in self.rules["connector"].split(" | ")]
+
+    @staticmethod
+    def unknown_names(words: str) -> list[str]:
+        """The words of ``words`` that name an object the scene cannot hold."""
+        return [w for w in words.split() if w in UNKNOWN_COLOURS or w in UNKNOWN_THINGS]
 
     @cached_property
     def _single(self) -> CommandGrammar:
@@ -188,10 +231,9 @@ class CommandGrammar:
         readings = {(" ".join(tokens),)} if single.accepts(words) else set()
         if self.max_commands < 2:
             return readings
-        connectors = [c.split() for c in self.rules["connector"].split(" | ")]
         for index in range(1, len(tokens)):
             first, rest = " ".join(tokens[:index]), tokens[index:]
-            for connector in connectors:
+            for connector in self._connectors:
                 second = " ".join(rest[len(connector) :])
                 if rest[: len(connector)] == connector and all(
                     single.accepts(c) and c not in CANCEL_WORDS for c in (first, second)

@@ -173,7 +173,11 @@ def test_garbage_audio_never_makes_a_command_and_memory_stays_flat(session):
 
 @pytest.mark.parametrize(
     ("override", "message"),
-    [("source:=microphone", "microphone"), ("recognizer:=whisper", "nothing is downloaded")],
+    [
+        ("source:=microphone", "microphone"),
+        ("recognizer:=whisper", "nothing is downloaded"),
+        ("noise_filter:=wiener", "noise_filter must be one of"),
+    ],
 )
 def test_a_node_that_cannot_listen_stops_with_a_message(override, message):
     import subprocess

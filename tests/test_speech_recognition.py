@@ -12,6 +12,7 @@ from motionvla_ros.audio_input import StreamResampler
 from motionvla_ros.noise_reduction import RNNoiseFilter
 from motionvla_ros.speech_recognition import (
     PocketSphinxRecognizer,
+    Recognition,
     RecognizerUnavailable,
     WhisperRecognizer,
     make_recognizer,
@@ -28,7 +29,7 @@ def grammar() -> CommandGrammar:
 
 @pytest.fixture(scope="module")
 def recognizer(grammar) -> PocketSphinxRecognizer:
-    return PocketSphinxRecognizer(grammar, noise_filter=RNNoiseFilter())
+    return PocketSphinxRecognizer(grammar, noise_filters=(RNNoiseFilter(),))
 
 
 def _said(text: str) -> np.ndarray:
@@ -61,27 +62,45 @@ def test_commands_in_noise_are_recognised(recognizer, text):
     assert heard.words == text and heard.in_grammar
 
 
-def test_only_audio_with_an_audible_background_goes_through_the_noise_filter(grammar):
+def test_only_audio_with_an_audible_background_goes_through_the_noise_filters(grammar):
     seen = []
 
-    def noise_filter(samples):
-        seen.append(samples)
+    def garble(samples):  # a filter whose output is no sentence
+        seen.append("garble")
+        return np.zeros_like(samples)
+
+    def keep(samples):
+        seen.append("keep")
         return samples
 
-    recognizer = PocketSphinxRecognizer(grammar, noise_filter=noise_filter)
+    recognizer = PocketSphinxRecognizer(grammar, noise_filters=(garble, keep))
     assert recognizer.recognize(_said("sit down")).words == "sit down" and not seen
     noisy = _in_noise(_said("sit down"))
-    assert recognizer.recognize(noisy).words == "sit down" and len(seen) == 1
-    assert np.array_equal(seen[0], noisy)
+    assert recognizer.recognize(noisy).words == "sit down" and seen == ["garble", "keep"]
+    seen.clear()
+    recognizer = PocketSphinxRecognizer(grammar, noise_filters=(keep, garble))
+    assert recognizer.recognize(noisy).words == "sit down" and seen == ["keep"]
     with pytest.raises(ValueError, match="min_noise_rms"):
         PocketSphinxRecognizer(grammar, min_noise_rms=-1.0)
 
 
-def test_make_recognizer_builds_the_noise_filter_asked_for(grammar):
-    assert isinstance(make_recognizer("pocketsphinx", grammar).noise_filter, RNNoiseFilter)
-    assert make_recognizer("pocketsphinx", grammar, noise_filter="none").noise_filter is None
+def test_make_recognizer_builds_the_noise_filters_asked_for(grammar):
+    filters = make_recognizer("pocketsphinx", grammar).noise_filters
+    assert [f.input_share for f in filters] == [0.05, 0.0]
+    assert make_recognizer("pocketsphinx", grammar, noise_filter="none").noise_filters == ()
     with pytest.raises(ValueError, match="noise_filter"):
         make_recognizer("pocketsphinx", grammar, noise_filter="wiener")
+
+
+def test_refusals_say_why(grammar):
+    from motionvla_ros.voice_command import refusal
+
+    assert refusal(Recognition("", 0.0, False), 0.05) == "nothing recognised"
+    assert "no object called 'pink'" in refusal(Recognition("walk to the pink box", 0.5, False),
+                                                0.05)  # fmt: skip
+    assert refusal(Recognition("walk to the", 0.5, False), 0.05) == "not a command the robot knows"
+    assert "below min_confidence" in refusal(Recognition("sit down", 0.04, True), 0.05)
+    assert refusal(Recognition("sit down", 0.05, True), 0.05) is None
 
 
 def test_silence_and_short_audio_are_nothing(recognizer):

@@ -10,6 +10,8 @@ import pytest
 
 from motionvla_ros.voice_grammar import (
     CANCEL_WORDS,
+    UNKNOWN_COLOURS,
+    UNKNOWN_THINGS,
     CommandGrammar,
     command_text,
     number_words,
@@ -142,6 +144,31 @@ def test_commas_and_letters_come_back():
 )  # fmt: skip
 def test_sentences_outside_the_language_are_refused(grammar, sentence):
     assert not grammar.accepts(sentence)
+
+
+def test_objects_the_scene_cannot_hold_are_heard_and_refused(grammar):
+    for sentence in ("walk to the pink box", "face the door", "go to the red table",
+                     "approach the gray cube"):  # fmt: skip
+        assert grammar._fsg.accept(sentence), sentence  # the recogniser can hear it ...
+        assert not grammar.accepts(sentence), sentence  # ... and it is not a command
+        assert grammar.unknown_names(sentence)
+    assert grammar.unknown_names("walk to the pink table then sit down") == ["pink", "table"]
+    assert grammar.unknown_names("walk to the red box") == []
+    assert not set(UNKNOWN_COLOURS) & set(COLOURS) and not set(UNKNOWN_THINGS) & set(SHAPES)
+
+
+def test_a_connector_at_the_end_leaves_the_command_before_it(grammar):
+    assert grammar.before_trailing_connector("turn around and") == "turn around"
+    assert grammar.before_trailing_connector("wave your right hand and then") == (
+        "wave your right hand"
+    )
+    assert grammar.before_trailing_connector("turn left after that") == "turn left"
+    # Only a whole command before it: not a shorter one, nor a sentence with no connector.
+    assert grammar.before_trailing_connector("raise your right hand and") is None
+    assert grammar.before_trailing_connector("walk to the pink box and") is None
+    assert grammar.before_trailing_connector("turn around") is None
+    assert grammar.before_trailing_connector("turn around and sit") is None
+    assert grammar.before_trailing_connector("and") is None
 
 
 def test_stop_and_cancel_are_sentences(grammar):
