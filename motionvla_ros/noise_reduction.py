@@ -13,10 +13,10 @@ in audio-file packages the node does not need). Its output lags its input by two
 (20 ms); :class:`RNNoiseFilter` removes that lag.
 
 On eSpeak-spoken commands at 10 dB SNR of white noise (150 utterances), PocketSphinx with
-the grammar recognised 65 % exactly as the audio came, 86 % after RNNoise and 88 % with
-5 % of the input added back to RNNoise's output (``input_share``; 10 %: 87–89 %, 20 %:
-82–83 % with twice the wrong commands): what the network removes completely, the
-acoustic model was trained to hear as faint background, not as digital silence.
+the grammar recognised 63–65 % exactly as the audio came, 85–87 % after RNNoise and
+88–89 % with 5 % of the input added back to RNNoise's output (``input_share``; 10 %:
+87–89 %, 20 %: 82–83 % with twice the wrong commands): what the network removes
+completely, the acoustic model was trained to hear as faint background, not as silence.
 docs/voice.md has the measurements and the Wiener filter this replaced.
 """
 
