@@ -61,12 +61,14 @@ __all__ = ["VoiceCommandConfig", "VoiceCommandNode", "main"]
 SOURCES = ("topic", "microphone")
 
 
-def refusal(recognition: Recognition, min_confidence: float) -> str | None:
+def refusal(
+    recognition: Recognition, grammar: CommandGrammar, min_confidence: float
+) -> str | None:
     """Why ``recognition`` is not sent, or None to send it."""
     if not recognition.words:
         return "nothing recognised"
     if not recognition.in_grammar:
-        unknown = CommandGrammar.unknown_names(recognition.words)
+        unknown = grammar.unknown_names(recognition.words)
         if unknown:
             return f"no object called {' '.join(unknown)!r} can be in the scene"
         return "not a command the robot knows"
@@ -278,7 +280,7 @@ class VoiceCommandNode(Node):
             reason = f"utterance longer than max_utterance_s ({self.config.max_utterance_s:g} s)"
         else:
             recognition = self._recognizer.recognize(utterance.samples)
-            reason = refusal(recognition, self.config.min_confidence)
+            reason = refusal(recognition, self._grammar, self.config.min_confidence)
         text = self._grammar.command_for(recognition.words) if recognition.words else ""
         action = None
         if reason is None:

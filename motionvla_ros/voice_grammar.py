@@ -9,8 +9,7 @@ on, read aloud (:func:`spoken_form`): walk / run / turn / face / step / jump / s
 :data:`MAX_COMMANDS` of them joined by "then", "and then", "after that" or "and";
 and "stop" / "cancel" on their own; and, to be refused, objects the scene cannot hold
 (:data:`UNKNOWN_COLOURS`, :data:`UNKNOWN_THINGS`). It is a little wider than the
-captions where a person would be: any distance from 0.1 to 20.9 m in tenths, any angle from 1 to
-399 degrees, "walk forward" without a distance.
+captions where a person would be: "walk forward" without a distance.
 
 Recognised words become the command text with :func:`command_text`: numbers are
 written the way the captions write them (as digits, "2.5 meters", "135 degrees",
@@ -80,6 +79,17 @@ def _alternatives(words: Iterable[str]) -> str:
     return "(" + " | ".join(words) + ")"
 
 
+def _unknown_object_rules(colours: Sequence[str], shapes: Sequence[str]) -> dict[str, str]:
+    """``<unknown_object>``: a name of :data:`UNKNOWN_COLOURS` / :data:`UNKNOWN_THINGS`
+    the scene does not hold, with or without a colour; no rule where it holds them all."""
+    unknown_colours = [c for c in UNKNOWN_COLOURS if c not in colours]
+    unknown_things = [t for t in UNKNOWN_THINGS if t not in shapes]
+    colour = "<colour>" + "".join(f" | {c}" for c in unknown_colours)
+    forms = [f"[{colour}] {_alternatives(unknown_things)}"] if unknown_things else []
+    forms += [f"{_alternatives(unknown_colours)} <shape>"] if unknown_colours else []
+    return {"unknown_object": " | ".join(forms)} if forms else {}
+
+
 def _rules(
     colours: Sequence[str],
     shapes: Sequence[str],
@@ -88,6 +98,7 @@ def _rules(
     max_commands: int,
 ) -> dict[str, str]:
     """The grammar's rules, name -> JSGF expansion (``<utterance>`` is the public one)."""
+    unknown = _unknown_object_rules(colours, shapes)
     return {
         # --- numbers -------------------------------------------------------------
         "metres": _alternatives(
@@ -130,10 +141,10 @@ def _rules(
         "colour": _alternatives(colours),
         "shape": _alternatives(shapes),
         "object": "<colour> <shape>",
-        "unknown_object": f"[<colour> | {_alternatives(UNKNOWN_COLOURS)}]"
-        f" {_alternatives(UNKNOWN_THINGS)} | {_alternatives(UNKNOWN_COLOURS)} <shape>",
+        **unknown,
         "scene": "(walk to | go to | walk over to | approach | walk up to | face | turn toward"
-        " | turn to face | turn your body toward) the (<object> | <unknown_object>)",
+        " | turn to face | turn your body toward) the "
+        + ("(<object> | <unknown_object>)" if unknown else "<object>"),
         "command": "<walk> | <turn> | <step> | <jump> | <squat> | <wave> | <raise> | <sit>"
         " | <scene>",
         "connector": "then | and then | after that | and",
@@ -172,6 +183,8 @@ class CommandGrammar:
         self.words = frozenset(
             word for body in self.rules.values() for word in re.findall(r"(?<![<\w])[a-z]+", body)
         )
+        # Names of objects the scene cannot hold (refused when heard; see UNKNOWN_COLOURS).
+        self.unknown_words = frozenset(UNKNOWN_COLOURS + UNKNOWN_THINGS) - {*colours, *shapes}
 
     @cached_property
     def _fsg(self) -> Any:
@@ -210,10 +223,9 @@ class CommandGrammar:
     def _connectors(self) -> list[list[str]]:
         return [c.split() for c in self.rules["connector"].split(" | ")]
 
-    @staticmethod
-    def unknown_names(words: str) -> list[str]:
+    def unknown_names(self, words: str) -> list[str]:
         """The words of ``words`` that name an object the scene cannot hold."""
-        return [w for w in words.split() if w in UNKNOWN_COLOURS or w in UNKNOWN_THINGS]
+        return [w for w in words.split() if w in self.unknown_words]
 
     @cached_property
     def _single(self) -> CommandGrammar:

@@ -95,12 +95,14 @@ def test_make_recognizer_builds_the_noise_filters_asked_for(grammar):
 def test_refusals_say_why(grammar):
     from motionvla_ros.voice_command import refusal
 
-    assert refusal(Recognition("", 0.0, False), 0.05) == "nothing recognised"
-    assert "no object called 'pink'" in refusal(Recognition("walk to the pink box", 0.5, False),
-                                                0.05)  # fmt: skip
-    assert refusal(Recognition("walk to the", 0.5, False), 0.05) == "not a command the robot knows"
-    assert "below min_confidence" in refusal(Recognition("sit down", 0.04, True), 0.05)
-    assert refusal(Recognition("sit down", 0.05, True), 0.05) is None
+    def why(words, confidence, in_grammar):
+        return refusal(Recognition(words, confidence, in_grammar), grammar, 0.05)
+
+    assert why("", 0.0, False) == "nothing recognised"
+    assert "no object called 'pink'" in why("walk to the pink box", 0.5, False)
+    assert why("walk to the", 0.5, False) == "not a command the robot knows"
+    assert "below min_confidence" in why("sit down", 0.04, True)
+    assert why("sit down", 0.05, True) is None
 
 
 def test_silence_and_short_audio_are_nothing(recognizer):

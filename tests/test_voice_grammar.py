@@ -155,6 +155,12 @@ def test_objects_the_scene_cannot_hold_are_heard_and_refused(grammar):
     assert grammar.unknown_names("walk to the pink table then sit down") == ["pink", "table"]
     assert grammar.unknown_names("walk to the red box") == []
     assert not set(UNKNOWN_COLOURS) & set(COLOURS) and not set(UNKNOWN_THINGS) & set(SHAPES)
+    # A scene that does hold a pink cube: those are objects, not unknown names.
+    pink = CommandGrammar(colours=("red", "pink"), shapes=("box", "cube"))
+    assert pink.accepts("walk to the pink cube") and not pink.unknown_names("face the pink cube")
+    assert not pink.accepts("walk to the brown cube")
+    every = CommandGrammar(colours=("red", *UNKNOWN_COLOURS), shapes=("box", *UNKNOWN_THINGS))
+    assert every.accepts("walk to the pink table") and not every.unknown_names("face the gray cup")
 
 
 def test_a_connector_at_the_end_leaves_the_command_before_it(grammar):
