@@ -233,11 +233,11 @@ class CommandGrammar:
 
     def command_sequences(self, words: str) -> set[tuple[str, ...]]:
         """Every way to read ``words`` as commands joined by connectors, without the
-        connectors: "turn left and then sit down" -> {("turn left", "sit down")}. A
-        sentence can have two readings ("raise your right hand and wave" is one command,
-        or two joined by "and"); one that is not a sentence of the grammar has none.
+        connectors: "turn left and then sit down" -> {("turn left", "sit down")}; "raise
+        your right hand and wave", whose "and" is inside one command, reads as that one
+        command. One that is not a sentence of the grammar has no reading.
         Sentences whose readings meet ask for the same motions, whichever connector
-        joined them (benchmarks/voice.py: ``same_command_sequence``)."""
+        joined them (:meth:`command_for` writes them alike)."""
         tokens = words.split()
         single = self._single
         readings = {(" ".join(tokens),)} if single.accepts(words) else set()
@@ -260,8 +260,8 @@ class CommandGrammar:
         sequence with any of the four connectors alike, so the model reads them the
         same; the recogniser does not hear them apart reliably (short, unstressed
         words), and one written form sends the same text for the same motions however
-        the connector was heard. A sentence that also reads as one command ("raise
-        your right hand and wave") or splits in two places is sent as it was heard."""
+        the connector was heard. A sentence that reads as one command ("raise your
+        right hand and wave") or splits in more than one way is sent as it was heard."""
         readings = self.command_sequences(words)
         if len(readings) == 1 and len(pair := next(iter(readings))) == 2:
             return ", then ".join(command_text(command) for command in pair)
