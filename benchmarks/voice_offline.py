@@ -33,12 +33,11 @@ from benchmarks.voice import (  # noqa: E402
     spoken_commands,
     utterance_audio,
 )
-from motionvla_ros.noise_reduction import RNNoiseFilter  # noqa: E402
-from motionvla_ros.speech_recognition import PocketSphinxRecognizer  # noqa: E402
+from motionvla_ros.speech_recognition import make_recognizer  # noqa: E402
 from motionvla_ros.voice_activity import UtteranceSegmenter, make_vad  # noqa: E402
 from motionvla_ros.voice_grammar import CommandGrammar  # noqa: E402
 
-VARIANTS = {"raw": (), "rnnoise": (RNNoiseFilter(), RNNoiseFilter(input_share=0.0))}
+VARIANTS = {"raw": "none", "rnnoise": "rnnoise"}  # name -> the node's noise_filter
 
 
 def cut(audio: np.ndarray) -> list[np.ndarray]:
@@ -69,8 +68,8 @@ def main(argv: list[str] | None = None) -> dict:
     grammar = CommandGrammar()
     data = utterances(args.seed, args.commands)
     summary: dict = {"benchmark": "voice_offline", "commands": args.commands}
-    for name, noise_filters in VARIANTS.items():
-        recognizer = PocketSphinxRecognizer(grammar, noise_filters=noise_filters)
+    for name, noise_filter in VARIANTS.items():
+        recognizer = make_recognizer("pocketsphinx", grammar, noise_filter=noise_filter)
         started, results = time.process_time(), {}
         for kind, items in data.items():
             results[kind] = [

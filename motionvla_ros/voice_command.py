@@ -97,8 +97,8 @@ class VoiceCommandConfig:
                                     "'whisper'; never downloaded).")  # fmt: skip
     noise_filter: str = param("rnnoise", "Noise reduction before PocketSphinx in audible "
                               "background noise: 'rnnoise' or 'none'.")  # fmt: skip
-    # 0.05: 96 % of 150 clean commands sent exactly, 97.5 % of 40 other sentences refused
-    # (0.1: 94.7 % and 97.5 %; 0.2: 92 % and 100 %; docs/voice.md).
+    # 0.05: 96 % of 150 clean commands sent exactly, 96.7 % of 60 other sentences refused
+    # (0.1: 95.3 % and 100 %; 0.2: 92 % and 100 %; docs/voice.md).
     min_confidence: float = param(0.05, "Utterances heard with less confidence are not sent.",
                                   (0.0, 1.0))  # fmt: skip
     max_message_bytes: int = param(2_000_000, "Larger audio messages are rejected.",
